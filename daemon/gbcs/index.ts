@@ -1,0 +1,64 @@
+/**
+ * The GBCS layer of boxd: codecs of the GBCS APDUs and the GBCS crypto (KDF, MAC, payload encryption, ECDSA)
+ * that an emulated device uses to read commands and to build its responses and alerts.
+ */
+export {
+  CraFlag,
+  DATE_TIME_LENGTH,
+  GENERAL_CIPHERING_TAG,
+  GENERAL_SIGNING_TAG,
+  MAC_LENGTH,
+  SIGNATURE_LENGTH,
+} from "./apdu/constants.ts";
+export { decodeGeneralCiphering, encodeGeneralCiphering, type GeneralCiphering } from "./apdu/general-ciphering.ts";
+export {
+  type DecodedGeneralSigning,
+  decodeGeneralSigning,
+  decodeOtherInformation,
+  encodeGeneralSigning,
+  encodeOtherInformation,
+  encodeSignedData,
+  type GeneralSigning,
+  type OtherInformation,
+  type SignatureField,
+} from "./apdu/general-signing.ts";
+export { concatBytes, fromHex, toHex } from "./bytes.ts";
+export { decryptPayload, encryptPayload } from "./crypto/encryption.ts";
+export {
+  deriveKey,
+  encryptionKdfParameters,
+  KdfMode,
+  type KdfParameters,
+  type KeyAgreementPair,
+  macKdfParameters,
+} from "./crypto/kdf.ts";
+export { computeMac, isMacValid } from "./crypto/mac.ts";
+export { signGeneralSigning, verifyGeneralSigning } from "./crypto/signature.ts";
+export {
+  GbcsDecodeError,
+  GbcsDecryptionError,
+  GbcsError,
+  GbcsMacMismatchError,
+  GbcsRemoteDataError,
+  GbcsSignatureInvalidError,
+  GbcsUsageError,
+  KeyStoreError,
+} from "./errors.ts";
+export { type Eui64, parseEui64 } from "./eui.ts";
+export { type KeyQuery, KeyStore, type KeyStoreEntry, type KeyUsage } from "./keys/keystore.ts";
+export { loadPrivateKey, loadPublicKey, publicKeyFromCertificate } from "./keys/pem.ts";
+export {
+  buildCommandFromSignedPreCommand,
+  buildResponse,
+  checkMac,
+  decodeMessage,
+  type DeviceMacKeys,
+  type GbcsMessage,
+  openCommand,
+  type ResponseFields,
+  type SenderMacKeys,
+  signPreCommand,
+  verifyMac,
+  verifyPreCommandSignature,
+  wrapWithMac,
+} from "./messages.ts";
