@@ -1,0 +1,216 @@
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { logger } from "../../daemon/log.ts";
+import { writeJsonAtomic } from "../../daemon/state/atomic.ts";
+import {
+  clearBadRelease as clearBadReleaseRule,
+  confirmHealthy,
+  decideBoot,
+  initialBootState,
+  rollbackTo,
+  SLOT_NAMES,
+  type BootAction,
+  type BootState,
+  type SlotName,
+  type SlotRecord,
+  type SlotVerifier,
+} from "./boot-rules.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { BootStateInvalid } from "./errors.ts";
+import { sha256File } from "./hash.ts";
+
+const log = logger("update.install.slots");
+
+/** File name of the boot state inside the state folder. */
+export const BOOT_STATE_FILE = "boot-state.json";
+
+/** Folder of the staging file inside the state folder; on the same file system as the slots. */
+export const STAGING_DIR = "staging";
+
+/** File name of the image inside each slot folder `slots/<a|b>/`. */
+export const SLOT_IMAGE_FILE = "image";
+
+/**
+ * How a start checks the image of the slot it chooses: `sha256` hashes the
+ * whole file (about 1 s per GiB with native SHA-256), `length` only compares
+ * its size and catches truncated files, not changed bytes.
+ */
+export type SlotCheck = "sha256" | "length";
+
+export interface SlotOptions {
+  clock?: Clock;
+  check?: SlotCheck;
+}
+
+/** The slot a start runs, for the daemon. */
+export interface BootSelection {
+  /** Slot to run; null runs the built-in version. */
+  slot: SlotName | null;
+  /** Path of the slot image, or null with the built-in version. */
+  imagePath: string | null;
+  record: SlotRecord | null;
+  action: BootAction;
+  /** Starts left for a slot on trial, or null when no trial runs. */
+  triesLeft: number | null;
+  /** Time by which markHealthy() must be called, in milliseconds since the epoch, or null. */
+  healthDeadline: number | null;
+}
+
+export function slotImagePath(stateDir: string, slot: SlotName): string {
+  return join(stateDir, "slots", slot, SLOT_IMAGE_FILE);
+}
+
+/** Reads the boot state; a missing file is the initial state (nothing installed). */
+export function readBootState(stateDir: string): BootState {
+  const path = join(stateDir, BOOT_STATE_FILE);
+  if (!existsSync(path)) {
+    return initialBootState();
+  }
+
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new BootStateInvalid(path, `not JSON (${(error as Error).message})`);
+  }
+  return parseBootState(value, path);
+}
+
+/** Writes the boot state atomically (temp file, fsync, rename, fsync of the folder). */
+export function writeBootState(stateDir: string, state: BootState): void {
+  writeJsonAtomic(join(stateDir, BOOT_STATE_FILE), state);
+}
+
+/**
+ * Decides which slot this start runs; the daemon calls it once at every
+ * start, before it loads a slot. It takes one try from a slot on trial,
+ * reverts a failed trial and checks the chosen image against its recorded
+ * hash. The new state is on disk before this returns.
+ */
+export function resolveBootSlot(stateDir: string, options: SlotOptions = {}): BootSelection {
+  const clock = options.clock ?? systemClock;
+  removeStaleTempFiles(stateDir);
+
+  const before = readBootState(stateDir);
+  const decision = decideBoot(before, clock.now(), slotVerifier(stateDir, options.check ?? "sha256"));
+  if (JSON.stringify(decision.state) !== JSON.stringify(before)) {
+    writeBootState(stateDir, decision.state);
+  }
+
+  const selection = toSelection(stateDir, decision.state, decision.action);
+  const logFields = { slot: selection.slot, version: selection.record?.version ?? null, action: selection.action, triesLeft: selection.triesLeft };
+  if (decision.action === "reverted" || decision.action === "fallback") {
+    log.warn(logFields, "boot slot changed");
+  } else {
+    log.info(logFields, "boot slot resolved");
+  }
+  return selection;
+}
+
+/**
+ * Ends the trial of the running slot; the daemon calls it once its health
+ * checks pass. Returns the record of the slot that is now the good one.
+ * Raising the release-counter floor is the caller's step, after this returns.
+ */
+export function markHealthy(stateDir: string, options: SlotOptions = {}): SlotRecord | null {
+  const clock = options.clock ?? systemClock;
+  const state = confirmHealthy(readBootState(stateDir), clock.now());
+  writeBootState(stateDir, state);
+
+  const record = state.active === null ? null : state.slots[state.active];
+  log.info({ slot: state.active, version: record?.version ?? null }, "slot confirmed healthy");
+  return record;
+}
+
+/**
+ * Switches to the other slot on user request, if its image verifies, and
+ * marks the release left behind as bad. Takes effect at the next start.
+ */
+export function rollback(stateDir: string, options: SlotOptions = {}): BootSelection {
+  const clock = options.clock ?? systemClock;
+  const before = readBootState(stateDir);
+  const state = rollbackTo(before, clock.now(), slotVerifier(stateDir, options.check ?? "sha256"));
+  writeBootState(stateDir, state);
+
+  const selection = toSelection(stateDir, state, "good");
+  log.warn({ from: before.active, to: state.active, version: selection.record?.version ?? null }, "rolled back on request");
+  return selection;
+}
+
+/** Lets a release marked bad be installed again. */
+export function clearBadRelease(stateDir: string, targetName: string, sha256: string): void {
+  writeBootState(stateDir, clearBadReleaseRule(readBootState(stateDir), targetName, sha256));
+  log.info({ target: targetName }, "bad-release mark cleared");
+}
+
+/** Returns a verifier that reads the slot image; `length` checks only the size. */
+export function slotVerifier(stateDir: string, check: SlotCheck): SlotVerifier {
+  return (slot, record) => {
+    const path = slotImagePath(stateDir, slot);
+    if (!existsSync(path)) {
+      log.warn({ slot }, "slot image is missing");
+      return false;
+    }
+    if (check === "length") {
+      return statSync(path).size === record.length;
+    }
+
+    const actual = sha256File(path);
+    const matches = actual.length === record.length && actual.sha256 === record.sha256;
+    if (!matches) {
+      log.warn({ slot, expected: record.sha256, actual: actual.sha256, length: actual.length }, "slot image does not match its record");
+    }
+    return matches;
+  };
+}
+
+function toSelection(stateDir: string, state: BootState, action: BootAction): BootSelection {
+  const slot = state.active;
+  const record = slot === null ? null : state.slots[slot];
+  const trial = state.trial !== null && state.trial.slot === slot ? state.trial : null;
+  return {
+    slot,
+    imagePath: slot === null ? null : slotImagePath(stateDir, slot),
+    record,
+    action,
+    triesLeft: trial?.triesLeft ?? null,
+    healthDeadline: trial === null || trial.firstStartAt === null ? null : trial.firstStartAt + trial.healthTimeoutMs,
+  };
+}
+
+/** Removes temp files that an interrupted atomic write of the boot state left behind. */
+function removeStaleTempFiles(stateDir: string): void {
+  if (!existsSync(stateDir)) {
+    return;
+  }
+  for (const entry of readdirSync(stateDir)) {
+    if (entry.startsWith(`.${BOOT_STATE_FILE}.`) && entry.endsWith(".tmp")) {
+      rmSync(join(stateDir, entry), { force: true });
+      log.info({ file: entry }, "removed temp file of an interrupted boot-state write");
+    }
+  }
+}
+
+function parseBootState(value: unknown, path: string): BootState {
+  const state = value as Partial<BootState> | null;
+  if (typeof state !== "object" || state === null || state.format !== 1) {
+    throw new BootStateInvalid(path, "format is not 1");
+  }
+  if (state.active !== null && !SLOT_NAMES.includes(state.active as SlotName)) {
+    throw new BootStateInvalid(path, `active is ${JSON.stringify(state.active)}, expected "a", "b" or null`);
+  }
+  if (typeof state.slots !== "object" || state.slots === null || !Array.isArray(state.bad)) {
+    throw new BootStateInvalid(path, "slots or bad is missing");
+  }
+
+  for (const slot of SLOT_NAMES) {
+    const record = state.slots[slot];
+    if (record === undefined || (record !== null && (typeof record.sha256 !== "string" || typeof record.length !== "number"))) {
+      throw new BootStateInvalid(path, `slot ${slot} has no valid record`);
+    }
+  }
+  if (state.trial !== null && (typeof state.trial !== "object" || !SLOT_NAMES.includes(state.trial?.slot as SlotName))) {
+    throw new BootStateInvalid(path, "trial is malformed");
+  }
+  return state as BootState;
+}
