@@ -1,0 +1,141 @@
+import { createPrivateKey, type KeyObject } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Server } from "bun";
+import type { Config } from "./config/load.ts";
+import { DEFAULT_USER_ROLES, type UserRole } from "./duis/access.ts";
+import { CertificateLibrary } from "./duis/certificates.ts";
+import type { Eui } from "./duis/eui.ts";
+import { createGateway } from "./duis/gateway.ts";
+import { CounterStore } from "./duis/replay.ts";
+import type { ResponseSigner } from "./duis/signature.ts";
+import { duisValidator } from "./duis/xml.ts";
+import { Outbox } from "./delivery/outbox.ts";
+import { Sender } from "./delivery/sender.ts";
+import { Dispatcher, type DeviceService } from "./emulator/dispatcher.ts";
+import { Inventory } from "./emulator/han.ts";
+import { logger, setLogLevel } from "./log.ts";
+
+/** Folder of the bundled ZAZ1 test PKI. */
+export const ZAZ1_FOLDER = resolve(import.meta.dir, "..", "provisioning", "trust", "zaz1");
+
+/** The DSP XML-signing key of DCC Boxed: both current DSP certificates hold its public key. */
+const DSP_SIGNING_KEY = "dsp-xml-sign-90B3D51F30000002-ds.key";
+
+/** A running boxd: its listening ports and how to stop it. */
+export interface Boxd {
+  config: Config;
+  ports: { duis: number };
+  inventory: Inventory;
+  outbox: Outbox;
+  sender: Sender;
+  /** Stops accepting, drains in-flight requests and deliveries, and closes. */
+  stop(): Promise<void>;
+}
+
+const log = logger("boot");
+
+/** Runs one boot step and logs its duration. */
+async function step<T>(name: string, run: () => T | Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    const result = await run();
+    log.info({ step: name, ms: Number((performance.now() - started).toFixed(1)) }, "boot step done");
+    return result;
+  } catch (error) {
+    log.error({ step: name, err: error }, "boot step failed");
+    throw error;
+  }
+}
+
+/** Loads the response signer and checks that the configured serial's certificate holds its key. */
+function loadResponseSigner(library: CertificateLibrary, serial: string): ResponseSigner {
+  const certificate = library.bySerialNumber(serial);
+  if (!certificate) {
+    throw new Error(`duis.responseSignerSerial ${serial} names no certificate in the trust folder; use a DSP XML-signing serial`);
+  }
+  const privateKey: KeyObject = createPrivateKey({ key: readFileSync(join(ZAZ1_FOLDER, DSP_SIGNING_KEY)), format: "der", type: "pkcs8" });
+  const publicOfPrivate = privateKey.export({ format: "jwk" });
+  const publicOfCertificate = certificate.publicKey.export({ format: "jwk" });
+  if (publicOfPrivate.x !== publicOfCertificate.x || publicOfPrivate.y !== publicOfCertificate.y) {
+    throw new Error(`certificate serial ${serial} (${certificate.name}) does not hold the DSP signing key; use a DSP XML-signing serial`);
+  }
+  return { privateKey, issuerName: "CN=Z1,OU=07", serial };
+}
+
+/** Starts every part of boxd in order. Ports of 0 pick free ports (tests). */
+export async function startBoxd(config: Config, extraDeviceServices: ReadonlyMap<string, DeviceService> = new Map()): Promise<Boxd> {
+  setLogLevel(config.log.level);
+  const started = performance.now();
+  log.info({ duisPort: config.duis.port, state: config.state.directory }, "boxd starting");
+
+  const stateDirectory = resolve(config.state.directory);
+  await step("state directory", () => mkdirSync(stateDirectory, { recursive: true, mode: 0o700 }));
+
+  const certificates = await step("DUIS signing certificates", () => CertificateLibrary.fromFolder(ZAZ1_FOLDER));
+  const signer = await step("DSP response signer", () => loadResponseSigner(certificates, config.duis.responseSignerSerial));
+  await step("DUIS 5.4 schema", () => duisValidator());
+
+  const inventory = await step("HAN inventory", () => Inventory.open(stateDirectory));
+  const counters = await step("anti-replay counters", () => new CounterStore(join(stateDirectory, "duis-counters.json")));
+  const outbox = await step("response outbox", () => new Outbox(stateDirectory));
+  const sender = new Sender(
+    outbox,
+    {
+      receiverUrl: config.receiver.url,
+      requestTimeoutMs: config.receiver.requestTimeoutMs,
+      retryInitialMs: config.receiver.retryInitialMs,
+      retryMaxMs: config.receiver.retryMaxMs,
+    },
+    logger("delivery"),
+  );
+
+  const users = new Map<Eui, readonly UserRole[]>();
+  for (const [eui, roles] of Object.entries({ ...DEFAULT_USER_ROLES, ...config.duis.users })) users.set(eui as Eui, roles);
+
+  const deviceServices = new Map<string, DeviceService>(extraDeviceServices);
+  let validateSignatures = config.duis.validateSignatures;
+  const gateway = createGateway({
+    certificates,
+    counters,
+    users,
+    validateSignatures: () => validateSignatures,
+    signer,
+    handler: new Dispatcher(inventory, deviceServices),
+    maxBodyBytes: config.duis.maxBodyBytes,
+    log: logger("duis.gateway"),
+  });
+
+  const duisServer: Server<undefined> = await step("DUIS gateway listening", () =>
+    Bun.serve({
+      hostname: config.duis.host,
+      port: config.duis.port,
+      fetch: gateway.fetch,
+      // The gateway enforces duis.maxBodyBytes itself; this is a backstop for the transport.
+      maxRequestBodySize: config.duis.maxBodyBytes + 1024,
+    }),
+  );
+  await step("response delivery", () => sender.start());
+
+  log.info({ duisPort: duisServer.port, ms: Number((performance.now() - started).toFixed(1)) }, "boxd ready");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    ports: { duis: duisServer.port! },
+    inventory,
+    outbox,
+    sender,
+    stop() {
+      stopping ??= (async () => {
+        log.info({}, "boxd stopping: no new requests, draining");
+        const deadline = new Promise<void>((resolveDeadline) => setTimeout(resolveDeadline, config.shutdown.drainMs).unref());
+        await Promise.race([duisServer.stop(false), deadline]);
+        await Promise.race([sender.stop(), deadline]);
+        duisServer.stop(true);
+        log.info({ pendingDeliveries: outbox.size }, "boxd stopped");
+      })();
+      return stopping;
+    },
+  };
+}
