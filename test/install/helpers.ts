@@ -196,7 +196,7 @@ export class ImageServer {
         }
         controller.close();
       },
-    } as unknown as UnderlyingDefaultSource);
+    } as unknown as ConstructorParameters<typeof ReadableStream>[0]);
     return new Response(body, { headers: { "content-length": String(image.length) } });
   }
 
@@ -215,7 +215,7 @@ export class ImageServer {
         }
         controller.close();
       },
-    } as unknown as UnderlyingDefaultSource);
+    } as unknown as ConstructorParameters<typeof ReadableStream>[0]);
     return new Response(body, { headers: { "content-length": String(image.length) } });
   }
 
