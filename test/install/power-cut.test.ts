@@ -18,7 +18,7 @@ const FIXTURE = join(import.meta.dir, "power-cut-fixture.ts");
 
 beforeAll(() => setLogLevel("silent"));
 
-async function runFixture(env: Record<string, string>): Promise<{ signal: string | null; lines: string[] }> {
+async function runFixture(env: Record<string, string>): Promise<{ signal: unknown; lines: string[] }> {
   const child = Bun.spawn([process.execPath, FIXTURE], {
     env: { ...process.env, ...env },
     stdout: "pipe",
