@@ -136,8 +136,8 @@ describe("A/B install and trial", () => {
     expect(resolveBootSlot(dir.path, { clock })).toMatchObject({ slot: "a", action: "good", triesLeft: null });
   });
 
-  // Case 34: the new version never reports healthy in 3 starts, so the 4th
-  // start reverts, marks the release bad and a new install of it is refused.
+  // The new version never reports healthy in 3 starts, so the 4th start
+  // reverts and marks the release bad, and a new install of it is rejected.
   test("reverts after the tries and refuses the release", async () => {
     using dir = makeTempDir("ab");
     using server1 = new ImageServer(V1, [{ kind: "serve" }]);

@@ -47,27 +47,27 @@ describe("downloadTarget", () => {
     expect(progress.latest.bytesDone).toBe(IMAGE.length);
   });
 
-  // Case 22: the server closes at 70 %; the partial file is never complete
-  // and the next call resumes it, with the hash still over the whole file.
+  // The server closes at 70 %, so the partial file is never complete. The
+  // next call resumes it, and the hash still covers the whole file.
   test("resumes with Range after a drop at 70%", async () => {
     using dir = makeTempDir("dl");
     using server = new ImageServer(IMAGE, [{ kind: "drop", fraction: 0.7 }, { kind: "serve" }]);
     const target = targetFor(IMAGE, server.url, "2.0.0");
-    const kept = Math.floor(IMAGE.length * 0.7);
+    const keptBytes = Math.floor(IMAGE.length * 0.7);
 
     const first = await downloadTarget(target, { stagingDir: dir.path }).catch((error: unknown) => error);
     expect(first).toBeInstanceOf(DownloadIncomplete);
-    expect(first).toMatchObject({ received: kept, expected: IMAGE.length, retry: "resume" });
-    expect(statSync(partialPath(dir.path)).size).toBe(kept);
+    expect(first).toMatchObject({ received: keptBytes, expected: IMAGE.length, retry: "resume" });
+    expect(statSync(partialPath(dir.path)).size).toBe(keptBytes);
 
     const path = await downloadTarget(target, { stagingDir: dir.path });
 
-    expect(server.requests.map((request) => request.range)).toEqual([null, `bytes=${kept}-`]);
+    expect(server.requests.map((request) => request.range)).toEqual([null, `bytes=${keptBytes}-`]);
     expect(sha256Hex(readFileSync(path))).toBe(target.sha256);
   });
 
-  // Case 32: a server that ignores Range answers 200; the client truncates
-  // and takes the whole body from byte 0 within the same request.
+  // A server that ignores Range returns 200, so the client truncates the
+  // partial file and reads the whole body from byte 0 in the same request.
   test("restarts from zero when a Range request gets 200", async () => {
     using dir = makeTempDir("dl");
     using server = new ImageServer(IMAGE, [{ kind: "drop", fraction: 0.6 }, { kind: "ignore-range" }]);
@@ -162,7 +162,7 @@ describe("downloadTarget", () => {
 
   const failures: FailureCase[] = [
     {
-      // Case 21: L + 1 MiB with Content-Length is rejected before any byte is written.
+      // L + 1 MiB with Content-Length is rejected before any byte is written.
       name: "L+1 MiB with Content-Length",
       behaviours: [{ kind: "extra", bytes: MiB, declare: true }],
       errorClass: LengthExceeded,
@@ -198,7 +198,7 @@ describe("downloadTarget", () => {
       partialSize: -1,
     },
     {
-      // Case 36: the preflight rejects before any request; nothing stays on disk.
+      // The free-space check rejects before any request, and nothing stays on disk.
       name: "too little free space",
       behaviours: [{ kind: "serve" }],
       freeBytes: 100 * 1024,
@@ -230,8 +230,8 @@ describe("downloadTarget", () => {
     }
   });
 
-  // Case 21 without Content-Length: the chunk that crosses the signed length
-  // is never written, so the partial file never holds more than L bytes.
+  // Without Content-Length, the chunk that crosses the signed length is not
+  // written, so the partial file never grows past L bytes.
   test("stops an endless stream at the signed length", async () => {
     using dir = makeTempDir("dl");
     using server = new ImageServer(IMAGE, [{ kind: "extra", bytes: MiB, declare: false }]);
@@ -261,8 +261,8 @@ describe("downloadTarget", () => {
   });
 });
 
-// Case 23: a server that drips bytes or goes silent is cut off by a named
-// limit. Time comes from a manual clock, so nothing sleeps.
+// A server that drips bytes or goes silent is cut off by a named limit.
+// Time comes from a manual clock, so nothing sleeps.
 describe("downloadTarget limits", () => {
   const quiet = { deadlineMs: 1e9, idleTimeoutMs: 1e9, minBytesPerSecond: 0, throughputWindowMs: 10_000, checkIntervalMs: 1000, progressIntervalMs: 0 };
 

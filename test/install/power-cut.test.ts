@@ -29,7 +29,7 @@ async function runFixture(env: Record<string, string>): Promise<{ signal: unknow
   return { signal: child.signalCode, lines: output.split("\n").filter((line) => line.length > 0) };
 }
 
-/** A state folder with v1 installed and confirmed in slot a. */
+/** Installs v1 into slot a of `dir` and confirms it healthy. */
 async function stateWithV1(dir: string, server: ImageServer): Promise<void> {
   await installUpdate(dir, targetFor(V1, server.url, "1.0.0"));
   resolveBootSlot(dir);
@@ -48,8 +48,8 @@ function expectVerifiedSelection(dir: string, expectedVersion: string): void {
 }
 
 describe("power cut during install", () => {
-  // Cases 33 and 35: whatever the point, the next start picks a slot whose
-  // image verifies; before the switch that is the old one, after it the new.
+  // Whatever the point, the next start picks a slot whose image verifies.
+  // Before the switch that is the old slot, and after it the new one.
   test.each([
     ["download:1", "1.0.0"],
     ["download:50", "1.0.0"],
@@ -74,8 +74,8 @@ describe("power cut during install", () => {
       return;
     }
 
-    // Case 33: the slot being written is not listed, and the next cycle
-    // installs the update completely.
+    // The slot being written is not listed, and the next cycle installs the
+    // update completely.
     expect(readBootState(dir.path).slots.b?.version ?? null).toBe(crashAt === "slot-recorded" ? "2.0.0" : null);
     const result = await installUpdate(dir.path, target);
     expect(result).toMatchObject({ status: "installed", slot: "b" });
@@ -96,8 +96,8 @@ describe("power cut during install", () => {
     expect(server2.requests[1]!.range).toMatch(/^bytes=\d+-$/);
   });
 
-  // Case 34 across processes: the new version dies after each start before
-  // its health report; the start after the last try runs the old slot.
+  // The new version dies after each start, before its health report, so
+  // the start after the last try runs the old slot.
   test("crashing new version reverts", async () => {
     using dir = makeTempDir("cut");
     using server1 = new ImageServer(V1, [{ kind: "serve" }]);

@@ -6,11 +6,10 @@ import type { TrialSettings } from "./settings.ts";
  * returns the next one, and the caller persists it atomically before it acts.
  *
  * 1. An image is written only to the inactive slot, and that slot is marked
- *    empty in the boot state before the write (RAUC and Bottlerocket
- *    `clear-inactive`), so a power cut never leaves a half-written slot that
- *    the state calls valid.
+ *    empty in the boot state before the write. A power cut therefore never
+ *    leaves a half-written slot that the state lists as valid.
  * 2. Switching is one write of the state: the new slot becomes active with
- *    a trial of `tries` starts (systemd-boot `+tries` boot counting).
+ *    a trial of `tries` starts (boot counting).
  * 3. Every start takes one try. A start with no tries left, or after the
  *    health timeout, reverts to the previous slot and marks the release bad
  *    so it is not installed again in a loop.
@@ -23,7 +22,7 @@ export type SlotName = "a" | "b";
 
 export const SLOT_NAMES: readonly SlotName[] = ["a", "b"];
 
-/** The verified image a slot holds. */
+/** Record of the verified image in a slot. */
 export interface SlotRecord {
   targetName: string;
   version: string;
@@ -73,7 +72,7 @@ export interface BootState {
 /** Number of bad releases kept; older entries are dropped first. */
 export const MAX_BAD_RELEASES = 32;
 
-/** What a start did to the boot state. */
+/** Change that a start made to the boot state. */
 export type BootAction =
   | "none" // nothing installed: the built-in version runs
   | "good" // the active slot was confirmed healthy before
@@ -155,7 +154,7 @@ export function decideBoot(state: BootState, now: number, verifies: SlotVerifier
     }
   }
 
-  // Rule 5: each slot is checked at most once, so this ends after two steps.
+  // Rule 5: the set of checked slots stops the loop after at most two checks.
   const checked = new Set<SlotName>();
   while (next.active !== null && !checked.has(next.active)) {
     const slot = next.active;

@@ -62,7 +62,7 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
  * once the length and SHA-256 of the whole file match the signed target.
  *
  * - Resumes a partial file of the same target with `Range: bytes=N-`.
- *   It starts over from byte 0 when the server answers 200, sends a wrong
+ *   It starts over from byte 0 when the server returns 200, a wrong
  *   Content-Range or 416, or when the partial file belongs to another target.
  * - Hashes and counts bytes as they arrive. Memory stays flat because only
  *   the current chunk is held, and nothing past `length` is written.
@@ -108,9 +108,10 @@ export async function downloadTarget(target: UpdateTarget, options: DownloadOpti
   }
   closeSync(state.fd);
 
-  // TUF 5.7.3: the image is used only when the hash over the whole file
-  // matches. A resumed prefix was hashed from disk, so the digest covers
-  // every byte of the file, not only the bytes of the last request.
+  // TUF client workflow, fetch target: the image is used only when the
+  // hash over the whole file matches. A resumed prefix was hashed from
+  // disk, so the digest covers every byte of the file, not only the bytes
+  // of the last request.
   progress.enter("verifying");
   const actual = state.hasher.digest("hex");
   if (actual !== target.sha256) {
@@ -222,8 +223,8 @@ function resetPartial(state: PartialState): void {
 
 /**
  * Sends one request for the bytes from `state.offset` on and streams the
- * body into the partial file. Returns `restart` when the server's answer to
- * a Range request cannot be appended to the partial file.
+ * body into the partial file. Returns `restart` when the response to a Range
+ * request cannot be appended to the partial file.
  */
 async function requestRemainder(
   target: UpdateTarget,
@@ -266,8 +267,8 @@ async function requestRemainder(
 
 /**
  * Checks status, Content-Range and Content-Length before any byte is
- * written. A 200 answer to a Range request truncates the partial file and
- * is then read from byte 0.
+ * written. A 200 response to a Range request truncates the partial file,
+ * and its body is then read from byte 0.
  */
 function acceptResponse(response: Response, target: UpdateTarget, state: PartialState, log: Logger): "stream" | "restart" {
   const resuming = state.offset > 0;
@@ -338,7 +339,8 @@ async function streamBody(
         throw watchdog.error;
       }
 
-      // TUF 5.7.3: download at most the signed length (endless-data attack).
+      // TUF client workflow, fetch target: download at most the signed
+      // length, which stops the endless-data attack.
       if (state.offset + bytes.length > target.length) {
         throw new LengthExceeded(target.length, state.offset + bytes.length, target.url);
       }

@@ -9,7 +9,7 @@
  *   install state does not allow.
  */
 
-/** What a caller should do before trying the same target again. */
+/** Action a caller takes before it tries the same target again. */
 export type RetryAdvice = "resume" | "restart" | "after-space-freed" | "none";
 
 export abstract class InstallError extends Error {
@@ -29,7 +29,7 @@ export abstract class RemoteDataError extends InstallError {
   readonly retry: RetryAdvice = "restart";
 }
 
-/** The server sent more bytes than the signed target length (TUF 5.7.3: download at most `length` bytes). */
+/** The server sent more bytes than the signed target length; TUF clients download at most `length` bytes. */
 export class LengthExceeded extends RemoteDataError {
   constructor(
     readonly limit: number,
@@ -43,7 +43,7 @@ export class LengthExceeded extends RemoteDataError {
   }
 }
 
-/** The SHA-256 of the whole downloaded file differs from the signed target hash (TUF 5.7.3). */
+/** The SHA-256 of the whole downloaded file differs from the signed target hash. */
 export class HashMismatch extends RemoteDataError {
   constructor(
     readonly expected: string,
@@ -64,7 +64,7 @@ export abstract class TransportError extends InstallError {
   readonly retry: RetryAdvice = "resume";
 }
 
-/** Which download limit cut a slow or silent server off. */
+/** Download limit that cut a slow or silent server off. */
 export type StallReason = "deadline" | "idle" | "throughput";
 
 /** A slow or silent server was cut off by a named limit of {@link DownloadLimits}. */
@@ -84,7 +84,7 @@ export class DownloadStalled extends TransportError {
   }
 }
 
-/** The server answered with a status this client cannot use. */
+/** The server returned a status this client cannot use. */
 export class HttpStatus extends TransportError {
   constructor(
     readonly status: number,
@@ -205,7 +205,7 @@ export class ReleaseMarkedBad extends CallerError {
   }
 }
 
-/** A rollback was requested but the other slot holds no image that verifies. */
+/** A rollback was requested but the other slot contains no image that verifies. */
 export class NoRollbackSlot extends CallerError {
   constructor(readonly slot: string | null) {
     super(

@@ -16,7 +16,7 @@ import { assertValidTarget, type UpdateTarget } from "./target.ts";
  * `onStep` right after its effect is on disk.
  */
 export type InstallStep =
-  | "download-verified" // the staging file holds the whole image and its hash matched
+  | "download-verified" // the staging file contains the whole image and its hash matched
   | "slot-cleared" // the boot state no longer lists an image in the inactive slot
   | "image-moved" // the staging file was renamed into the inactive slot
   | "slot-recorded" // the boot state lists the new image in the inactive slot

@@ -55,7 +55,7 @@ export class ProgressTracker {
     this.emit();
   }
 
-  /** Records the byte count; emits at most once per interval. */
+  /** Records the byte count, and emits it unless the last emit is less than one interval old. */
   update(bytesDone: number): void {
     this.bytesDone = bytesDone;
     if (this.clock.now() - this.lastEmitMs >= this.intervalMs) {

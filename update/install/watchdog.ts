@@ -8,12 +8,11 @@ interface Sample {
 }
 
 /**
- * Cuts off a slow or silent server. TUF dropped slow retrieval from its
- * guarantees (spec commit f9122f1), and Uptane still asks the client to
- * monitor download speed, so three limits apply: an overall deadline, an
- * idle timeout, and a minimum average rate over a sliding window. The limits
- * are checked on every received chunk and every `checkIntervalMs`; the first
- * one exceeded calls `onStall` once.
+ * Cuts off a slow or silent server. A server that sends too slowly can hold
+ * an update back for days (slow-retrieval attack), so three limits apply: an
+ * overall deadline, an idle timeout, and a minimum average rate over a
+ * sliding window. The deadline is checked on every chunk and all three every
+ * `checkIntervalMs`. The first limit exceeded calls `onStall` once.
  */
 export class StallWatchdog {
   private startMs = 0;
