@@ -12,9 +12,13 @@ import type { ResponseSigner } from "./duis/signature.ts";
 import { duisValidator } from "./duis/xml.ts";
 import { Outbox } from "./delivery/outbox.ts";
 import { Sender } from "./delivery/sender.ts";
-import { Dispatcher, type DeviceService } from "./emulator/dispatcher.ts";
+import { deviceServices } from "./emulator/device-services.ts";
+import { Dispatcher } from "./emulator/dispatcher.ts";
+import { GbcsKeys } from "./emulator/gbcs-keys.ts";
 import { Inventory } from "./emulator/han.ts";
+import { loadOrCreateDeviceCredentials, loadTrustMaterial } from "../provisioning/devices/index.ts";
 import { logger, setLogLevel } from "./log.ts";
+import { createSmkiApp, createSmkiStore } from "./smki/index.ts";
 
 /** Folder of the bundled ZAZ1 test PKI. */
 export const ZAZ1_FOLDER = resolve(import.meta.dir, "..", "provisioning", "trust", "zaz1");
@@ -25,7 +29,7 @@ const DSP_SIGNING_KEY = "dsp-xml-sign-90B3D51F30000002-ds.key";
 /** A running boxd: its listening ports and how to stop it. */
 export interface Boxd {
   config: Config;
-  ports: { duis: number };
+  ports: { duis: number; smki: number };
   inventory: Inventory;
   outbox: Outbox;
   sender: Sender;
@@ -64,7 +68,7 @@ function loadResponseSigner(library: CertificateLibrary, serial: string): Respon
 }
 
 /** Starts every part of boxd in order. Ports of 0 pick free ports (tests). */
-export async function startBoxd(config: Config, extraDeviceServices: ReadonlyMap<string, DeviceService> = new Map()): Promise<Boxd> {
+export async function startBoxd(config: Config): Promise<Boxd> {
   setLogLevel(config.log.level);
   const started = performance.now();
   log.info({ duisPort: config.duis.port, state: config.state.directory }, "boxd starting");
@@ -77,6 +81,16 @@ export async function startBoxd(config: Config, extraDeviceServices: ReadonlyMap
   await step("DUIS 5.4 schema", () => duisValidator());
 
   const inventory = await step("HAN inventory", () => Inventory.open(stateDirectory));
+  const trust = await step("GBCS trust material", () => loadTrustMaterial());
+  const credentials = await step("device credentials", () =>
+    loadOrCreateDeviceCredentials(
+      join(stateDirectory, "devices"),
+      inventory.all().map((device) => ({ eui: device.eui, deviceType: device.deviceType })),
+      trust,
+      { log: logger("provisioning.devices") },
+    ),
+  );
+  const gbcsKeys = await step("GBCS keys", () => GbcsKeys.load(ZAZ1_FOLDER, credentials));
   const counters = await step("anti-replay counters", () => new CounterStore(join(stateDirectory, "duis-counters.json")));
   const outbox = await step("response outbox", () => new Outbox(stateDirectory));
   const sender = new Sender(
@@ -93,7 +107,15 @@ export async function startBoxd(config: Config, extraDeviceServices: ReadonlyMap
   const users = new Map<Eui, readonly UserRole[]>();
   for (const [eui, roles] of Object.entries({ ...DEFAULT_USER_ROLES, ...config.duis.users })) users.set(eui as Eui, roles);
 
-  const deviceServices = new Map<string, DeviceService>(extraDeviceServices);
+  const services = deviceServices({
+    inventory,
+    keys: gbcsKeys,
+    signer,
+    outbox,
+    queued: () => sender.kick(),
+    routing: config.gbcs.responseRouting,
+    log: logger("emulator"),
+  });
   let validateSignatures = config.duis.validateSignatures;
   const gateway = createGateway({
     certificates,
@@ -101,7 +123,7 @@ export async function startBoxd(config: Config, extraDeviceServices: ReadonlyMap
     users,
     validateSignatures: () => validateSignatures,
     signer,
-    handler: new Dispatcher(inventory, deviceServices),
+    handler: new Dispatcher(inventory, services),
     maxBodyBytes: config.duis.maxBodyBytes,
     log: logger("duis.gateway"),
   });
@@ -115,14 +137,21 @@ export async function startBoxd(config: Config, extraDeviceServices: ReadonlyMap
       maxRequestBodySize: config.duis.maxBodyBytes + 1024,
     }),
   );
+  const smki = createSmkiApp({
+    store: createSmkiStore({ devices: credentials, organisations: trust.organisations }),
+    log: logger("smki"),
+  });
+  const smkiServer: Server<undefined> = await step("SMKI repository listening", () =>
+    Bun.serve({ hostname: config.smki.host, port: config.smki.port, fetch: smki.fetch }),
+  );
   await step("response delivery", () => sender.start());
 
-  log.info({ duisPort: duisServer.port, ms: Number((performance.now() - started).toFixed(1)) }, "boxd ready");
+  log.info({ duisPort: duisServer.port, smkiPort: smkiServer.port, ms: Number((performance.now() - started).toFixed(1)) }, "boxd ready");
 
   let stopping: Promise<void> | undefined;
   return {
     config,
-    ports: { duis: duisServer.port! },
+    ports: { duis: duisServer.port!, smki: smkiServer.port! },
     inventory,
     outbox,
     sender,
@@ -130,9 +159,10 @@ export async function startBoxd(config: Config, extraDeviceServices: ReadonlyMap
       stopping ??= (async () => {
         log.info({}, "boxd stopping: no new requests, draining");
         const deadline = new Promise<void>((resolveDeadline) => setTimeout(resolveDeadline, config.shutdown.drainMs).unref());
-        await Promise.race([duisServer.stop(false), deadline]);
+        await Promise.race([Promise.all([duisServer.stop(false), smkiServer.stop(false)]), deadline]);
         await Promise.race([sender.stop(), deadline]);
         duisServer.stop(true);
+        smkiServer.stop(true);
         log.info({ pendingDeliveries: outbox.size }, "boxd stopped");
       })();
       return stopping;

@@ -1,0 +1,93 @@
+import type { ServiceVariant } from "../duis/access.ts";
+import { ResponseCode } from "../duis/codes.ts";
+import { DCC_EUI } from "../duis/constants.ts";
+import type { Eui } from "../duis/eui.ts";
+import type { ServiceOutcome } from "../duis/gateway.ts";
+import type { DuisRequest } from "../duis/request.ts";
+import { buildResponse, element, responseIdFor, responseMessage } from "../duis/response.ts";
+import { signCanonicalResponse, type ResponseSigner } from "../duis/signature.ts";
+import type { Outbox } from "../delivery/outbox.ts";
+import type { Logger } from "../log.ts";
+import type { DeviceService } from "./dispatcher.ts";
+import type { GbcsKeys } from "./gbcs-keys.ts";
+import type { DeviceRecord, Inventory } from "./han.ts";
+import { runEcs52, type Routing } from "./read-firmware.ts";
+
+/** Whom device responses are addressed to; see the `gbcs.responseRouting` setting. */
+export type ResponseRouting = "originator" | "acb";
+
+export interface DeviceServiceContext {
+  inventory: Inventory;
+  keys: GbcsKeys;
+  signer: ResponseSigner;
+  outbox: Outbox;
+  /** Called after a response is queued, to start its delivery. */
+  queued: () => void;
+  routing: ResponseRouting;
+  log: Logger;
+  now?: () => Date;
+}
+
+/**
+ * GBCS originator counters the DCC generates when it relays for a user:
+ * milliseconds since the epoch, strictly increasing even within one
+ * millisecond, as DCC Boxed's ACB-routed captures show.
+ */
+class DccCounter {
+  private last = 0n;
+
+  next(now: Date): bigint {
+    const candidate = BigInt(now.getTime());
+    this.last = candidate > this.last ? candidate : this.last + 1n;
+    return this.last;
+  }
+}
+
+/** The device services boxd emulates, by DUIS service reference variant. */
+export function deviceServices(context: DeviceServiceContext): Map<string, DeviceService> {
+  const now = context.now ?? (() => new Date());
+  const dccCounter = new DccCounter();
+
+  const routingFor = (request: DuisRequest): Routing => {
+    const { originator, counter } = request.requestId;
+    if (context.routing === "originator") return { remoteParty: originator, counter };
+    return {
+      remoteParty: DCC_EUI as Eui,
+      counter: dccCounter.next(now()),
+      supplementary: { remotePartyId: originator, remotePartyCounter: counter },
+    };
+  };
+
+  /** Wraps a device's GBCS response into a signed async DUIS I0, queues it durably, and acknowledges with I99. */
+  const answerAsync = (request: DuisRequest, variant: ServiceVariant, gbcs: Uint8Array): ServiceOutcome => {
+    const canonical = buildResponse(
+      { requestId: request.requestId, responseId: responseIdFor(request.requestId), code: ResponseCode.success, dateTime: now() },
+      responseMessage(request.serviceReference, variant.variant, element("GBCSPayload", Buffer.from(gbcs).toString("base64"))),
+    );
+    const message = context.outbox.enqueue(request.requestId.text, signCanonicalResponse(canonical, context.signer), now().getTime());
+    context.log.info({ requestId: request.requestId.text, srv: variant.variant, messageId: message.id, gbcsBytes: gbcs.length }, "device response queued");
+    context.queued();
+    return { code: ResponseCode.acknowledged };
+  };
+
+  const requireType = (device: DeviceRecord, types: readonly string[], srv: string): ServiceOutcome | undefined => {
+    if (types.includes(device.deviceType)) return undefined;
+    return { code: ResponseCode.wrongDeviceType, reason: `SRV ${srv} is emulated for ${types.join(", ")}; device ${device.eui} is a ${device.deviceType}` };
+  };
+
+  const services = new Map<string, DeviceService>();
+
+  // SRV 11.2 Read Firmware Version: GBCS ECS52 on an ESME.
+  services.set("11.2", async (request, variant) => {
+    const device = context.inventory.get(request.requestId.target)!;
+    const wrongType = requireType(device, ["ESME"], variant.variant);
+    if (wrongType) return wrongType;
+    if (!context.keys.hasRemoteParty(request.requestId.originator)) {
+      return { code: ResponseCode.roleNotEligible, reason: `user ${request.requestId.originator} has no GBCS key-agreement key the device could answer to` };
+    }
+
+    return answerAsync(request, variant, runEcs52(device, routingFor(request), context.keys));
+  });
+
+  return services;
+}
