@@ -44,7 +44,7 @@ export class StatementMalformed extends LockStatementRejected {
 /** The statement body is larger than the configured limit. */
 export class StatementTooLarge extends LockStatementRejected {
   constructor(readonly url: string, readonly limitBytes: number) {
-    super("too-large", `Lock statement at ${url} is larger than maxStatementBytes (${limitBytes} bytes); download aborted.`);
+    super("too-large", `Lock statement at ${url} is larger than maxStatementBytes (${limitBytes} bytes), so the download was aborted.`);
   }
 }
 
@@ -64,7 +64,7 @@ export class StatementUntrustedKey extends LockStatementRejected {
 /** A signature claims the lock authority key ID but does not verify. */
 export class StatementSignatureInvalid extends LockStatementRejected {
   constructor(readonly keyId: string) {
-    super("invalid-signature", `Lock statement signature for key ${keyId} is invalid; the statement was altered or forged.`);
+    super("invalid-signature", `Lock statement signature for key ${keyId} is invalid, so the statement was altered or forged.`);
   }
 }
 

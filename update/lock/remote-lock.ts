@@ -109,7 +109,7 @@ export class RemoteLock {
 
       // NOTE: with sequence 0 any valid statement from the lock authority replaces this
       // state, but an unlock still needs the nonce of a check-in sent after this boot.
-      log.error({ deviceId: options.deviceId, path: error.path, err: error }, "lock state unreadable; staying locked");
+      log.error({ deviceId: options.deviceId, path: error.path, err: error }, "lock state unreadable, so the box stays locked");
       initial = {
         deviceId: options.deviceId,
         state: "locked",
@@ -250,7 +250,7 @@ export class RemoteLock {
         throw error;
       }
 
-      this.log.error({ deviceId: this.options.deviceId, path: error.path, err: error }, "check-in nonce unreadable; ignoring it");
+      this.log.error({ deviceId: this.options.deviceId, path: error.path, err: error }, "check-in nonce unreadable, so it is ignored");
       return null;
     }
   }

@@ -142,7 +142,7 @@ function runKeygen(values: Record<string, string | boolean | undefined>): void {
   const out = requireOption(values, "out");
   const secretPath = join(out, AUTHORITY_SECRET_KEY_FILE);
   if (existsSync(secretPath) && values.force !== true) {
-    throw new LockSettingInvalid("--out", out, `${AUTHORITY_SECRET_KEY_FILE} already exists; pass --force to replace it`);
+    throw new LockSettingInvalid("--out", out, `${AUTHORITY_SECRET_KEY_FILE} already exists. Pass --force to replace it`);
   }
 
   const pair = generateKeyPair();
@@ -178,7 +178,7 @@ function runIssue(state: LockStateName, values: Record<string, string | boolean 
 function requireOption(values: Record<string, string | boolean | undefined>, name: string): string {
   const value = values[name];
   if (typeof value !== "string" || value === "") {
-    throw new LockSettingInvalid(`--${name}`, "", "is required; see --help");
+    throw new LockSettingInvalid(`--${name}`, "", "is required. See --help");
   }
   return value;
 }

@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setLogLevel } from "../../daemon/log.ts";
+import { DEFAULT_ADMIN_URL, loadProvisioning, verifyAdminToken } from "../../provisioning/index.ts";
+import { generateKeyPair, publicKeyObject } from "../../update/lock/index.ts";
+import { writePublicKeyFile } from "../../update/lock/keys.ts";
+
+setLogLevel("silent");
+
+const FACTORY = join(import.meta.dir, "../../provisioning/factory.ts");
+
+/** Runs the factory command with logs silenced, and returns its exit code and output. */
+function factory(...args: string[]): { exitCode: number; stdout: string; stderr: string } {
+  const result = Bun.spawnSync([process.execPath, FACTORY, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, BOXD_LOG_LEVEL: "silent" },
+  });
+  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+let root: string;
+let required: string[];
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "boxd-factory-"));
+  const rootKey = generateKeyPair();
+  const metadata = {
+    signed: { _type: "root", version: 1, keys: { [rootKey.keyId]: publicKeyObject(rootKey.publicKey) }, roles: {} },
+    signatures: [],
+  };
+  writeFileSync(join(root, "root.json"), JSON.stringify(metadata));
+  writePublicKeyFile(join(root, "lock.pub.json"), generateKeyPair().publicKey);
+  writeFileSync(join(root, "sticks.txt"), "# lab sticks\nusb:10c4:ea60:0001\n\neui64:00124B0001ABCDEF\n");
+  required = ["--state", join(root, "state"), "--root", join(root, "root.json"), "--lock-key", join(root, "lock.pub.json")];
+});
+
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("factory command", () => {
+  test("provisions once and prints token", () => {
+    const first = factory(...required, "--sticks", join(root, "sticks.txt"), "--stick", "usb:0451:16a8:XYZ");
+    const second = factory(...required);
+
+    const loaded = loadProvisioning(join(root, "state"));
+    const token = /Admin token: +(\S+)/.exec(first.stdout)?.[1] ?? "";
+    expect(first).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(first.stdout).toContain(`Device ID:        ${loaded.deviceId}`);
+    expect(first.stdout).toContain(DEFAULT_ADMIN_URL);
+    expect(verifyAdminToken(token, loaded.adminCredential)).toBe(true);
+    expect(loaded.allowlist).toHaveLength(3);
+    expect(statSync(join(root, "state")).mode & 0o777).toBe(0o700);
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toContain("--force");
+    expect(second.stdout).toBe("");
+  });
+
+  test("--force with device ID and admin URL", () => {
+    factory(...required);
+
+    const forced = factory(...required, "--force", "--device-id", "lab-box-7", "--admin-url", "http://127.0.0.1:9999");
+
+    expect(forced.exitCode).toBe(0);
+    expect(forced.stdout).toContain("Device ID:        lab-box-7");
+    expect(forced.stdout).toContain("http://127.0.0.1:9999");
+    expect(loadProvisioning(join(root, "state")).deviceId).toBe("lab-box-7");
+  });
+
+  test.each([
+    { name: "missing --state", args: () => required.slice(2), exitCode: 1, message: "--state" },
+    { name: "bad stick", args: () => [...required, "--stick", "usb:1:2:3"], exitCode: 1, message: "usb:1:2:3" },
+    { name: "unknown option", args: () => [...required, "--colour"], exitCode: 2, message: "--colour" },
+  ])("rejects $name", ({ args, exitCode, message }) => {
+    const result = factory(...args());
+
+    expect(result.exitCode).toBe(exitCode);
+    expect(result.stderr).toContain(message);
+  });
+
+  test("help lists options", () => {
+    const result = factory("--help");
+
+    expect(result.exitCode).toBe(0);
+    for (const option of ["--state", "--root", "--lock-key", "--stick", "--sticks", "--devices", "--force"]) {
+      expect(result.stdout).toContain(option);
+    }
+  });
+});
