@@ -142,6 +142,9 @@ export function decideBoot(state: BootState, now: number, verifies: SlotVerifier
   let next = state;
   let action: BootAction = state.active === null ? "none" : "good";
 
+  // NOTE: the health timeout compares wall-clock times, so a clock set
+  // forward between starts reverts early and a clock set back extends the
+  // trial. The tries still bound the number of starts.
   const trial = state.trial;
   if (trial !== null) {
     const timedOut = trial.firstStartAt !== null && now - trial.firstStartAt > trial.healthTimeoutMs;
@@ -171,11 +174,14 @@ export function decideBoot(state: BootState, now: number, verifies: SlotVerifier
   return { state: { ...next, active: null }, slot: null, action };
 }
 
-/** Rule 4: ends the trial of the active slot. */
+/**
+ * Rule 4: ends the trial of the active slot. Without a trial the state is
+ * returned unchanged, so the daemon can report health at every start.
+ */
 export function confirmHealthy(state: BootState, now: number): BootState {
   const trial = state.trial;
   if (trial === null) {
-    throw new NoTrialToConfirm("no slot is on trial");
+    return state;
   }
   if (trial.slot !== state.active) {
     throw new NoTrialToConfirm(`slot ${trial.slot} is on trial but slot ${state.active ?? "(none)"} is active`);

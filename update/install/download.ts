@@ -359,6 +359,8 @@ async function streamBody(
   }
 }
 
+// NOTE: the ENOSPC branch is not covered by a test, because a full file
+// system cannot be made without privileges; the statfs preflight is.
 function writeChunk(state: PartialState, bytes: Uint8Array, target: UpdateTarget, statfs: StatFs, stagingDir: string): void {
   let written = 0;
   try {

@@ -178,6 +178,13 @@ export class InvalidTarget extends CallerError {
   }
 }
 
+/** An install was requested for a state folder that another install is using. */
+export class InstallInProgress extends CallerError {
+  constructor(readonly stateDir: string) {
+    super(`An install into ${stateDir} is already running; wait for it to finish.`);
+  }
+}
+
 /** A new install was requested while the last one still waits for its health report. */
 export class TrialInProgress extends CallerError {
   constructor(
@@ -215,7 +222,7 @@ export class NoRollbackSlot extends CallerError {
   }
 }
 
-/** markHealthy() was called when there is no trial, or after its health deadline. */
+/** markHealthy() was called while another slot than the trial slot is active, or after the health deadline. */
 export class NoTrialToConfirm extends CallerError {
   constructor(readonly detail: string) {
     super(`markHealthy() has nothing to confirm: ${detail}.`);

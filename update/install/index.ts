@@ -24,7 +24,7 @@ export { systemClock, type Clock } from "./clock.ts";
 export { discardPartial, downloadTarget, PARTIAL_FILE, PARTIAL_SIDECAR_FILE, type DownloadOptions, type StatFs } from "./download.ts";
 export * from "./errors.ts";
 export { sha256File } from "./hash.ts";
-export { installUpdate, InstallInProgress, type InstallOptions, type InstallResult, type InstallStep } from "./install.ts";
+export { installUpdate, type InstallOptions, type InstallResult, type InstallStep } from "./install.ts";
 export { formatBytes, formatDuration, formatProgressLine, ProgressTracker, type InstallPhase, type InstallProgress, type ProgressListener } from "./progress.ts";
 export {
   backoffDelayMs,

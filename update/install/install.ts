@@ -2,13 +2,13 @@ import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { logger, type Logger } from "../../daemon/log.ts";
 import { syncFolder } from "../../daemon/state/atomic.ts";
-import { beginStaging, findBadRelease, recordStaged, switchTo, type SlotName, type SlotRecord } from "./boot-rules.ts";
+import { beginStaging, findBadRelease, inactiveSlot, recordStaged, switchTo, type BootState, type SlotName, type SlotRecord } from "./boot-rules.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { downloadTarget, PARTIAL_SIDECAR_FILE, type StatFs } from "./download.ts";
-import { CallerError, ReleaseMarkedBad, TrialInProgress } from "./errors.ts";
+import { InstallInProgress, ReleaseMarkedBad, TrialInProgress } from "./errors.ts";
 import { ProgressTracker, type InstallProgress, type ProgressListener } from "./progress.ts";
 import { DEFAULT_DOWNLOAD_LIMITS, DEFAULT_TRIAL_SETTINGS, type DownloadLimits, type TrialSettings } from "./settings.ts";
-import { readBootState, slotImagePath, STAGING_DIR, writeBootState } from "./slots.ts";
+import { readBootState, slotImagePath, slotVerifier, STAGING_DIR, writeBootState } from "./slots.ts";
 import { assertValidTarget, type UpdateTarget } from "./target.ts";
 
 /**
@@ -35,13 +35,6 @@ export interface InstallOptions {
 export type InstallResult =
   | { status: "installed"; slot: SlotName; record: SlotRecord }
   | { status: "already-installed"; slot: SlotName; record: SlotRecord };
-
-/** An install was requested for a state folder that another install is using. */
-export class InstallInProgress extends CallerError {
-  constructor(readonly stateDir: string) {
-    super(`An install into ${stateDir} is already running; wait for it to finish.`);
-  }
-}
 
 const running = new Set<string>();
 
@@ -75,40 +68,58 @@ async function runInstall(stateDir: string, target: UpdateTarget, options: Insta
   const onStep = options.onStep ?? (() => {});
   const progress = new ProgressTracker(target.name, target.custom.version, target.length, clock, limits.progressIntervalMs, options.onProgress);
 
-  const initial = readBootState(stateDir);
-  if (initial.trial !== null) {
-    throw new TrialInProgress(initial.trial.slot, initial.slots[initial.trial.slot]?.version ?? "(unknown)");
-  }
-  const bad = findBadRelease(initial, target.name, target.sha256);
-  if (bad !== undefined) {
-    throw new ReleaseMarkedBad(target.name, target.sha256, bad.reason);
-  }
-  const activeRecord = initial.active === null ? null : initial.slots[initial.active];
-  if (initial.active !== null && activeRecord !== null && activeRecord.sha256 === target.sha256) {
-    log.info({ target: target.name, version: target.custom.version, slot: initial.active }, "target is already the active slot");
-    return { status: "already-installed", slot: initial.active, record: activeRecord };
-  }
-
   try {
-    const stagingDir = join(stateDir, STAGING_DIR);
-    const stagedPath = await downloadTarget(target, { stagingDir, limits, clock, progress, log, statfs: options.statfs });
-    onStep("download-verified");
+    const initial = readBootState(stateDir);
+    if (initial.trial !== null) {
+      throw new TrialInProgress(initial.trial.slot, initial.slots[initial.trial.slot]?.version ?? "(unknown)");
+    }
+    const bad = findBadRelease(initial, target.name, target.sha256);
+    if (bad !== undefined) {
+      throw new ReleaseMarkedBad(target.name, target.sha256, bad.reason);
+    }
 
-    progress.enter("staging");
-    const { slot, record } = moveIntoInactiveSlot(stateDir, stagedPath, target, clock, onStep);
+    const activeRecord = initial.active === null ? null : initial.slots[initial.active];
+    if (initial.active !== null && activeRecord !== null && activeRecord.sha256 === target.sha256) {
+      log.info({ target: target.name, version: target.custom.version, slot: initial.active }, "target is already the active slot");
+      progress.enter("done");
+      return { status: "already-installed", slot: initial.active, record: activeRecord };
+    }
+
+    // An install cut off after the image was recorded in the inactive slot
+    // only needs the switch, once the image still verifies.
+    let staged = findStagedTarget(stateDir, initial, target);
+    if (staged === null) {
+      const stagingDir = join(stateDir, STAGING_DIR);
+      const stagedPath = await downloadTarget(target, { stagingDir, limits, clock, progress, log, statfs: options.statfs });
+      onStep("download-verified");
+
+      progress.enter("staging");
+      staged = moveIntoInactiveSlot(stateDir, stagedPath, target, clock, onStep);
+    } else {
+      log.info({ target: target.name, slot: staged.slot }, "inactive slot already contains the verified target; switching");
+    }
 
     progress.enter("switching");
-    writeBootState(stateDir, switchTo(readBootState(stateDir), slot, trialSettings));
+    writeBootState(stateDir, switchTo(readBootState(stateDir), staged.slot, trialSettings));
     onStep("switched");
 
     progress.enter("done");
-    log.info({ target: target.name, version: target.custom.version, slot, tries: trialSettings.tries }, "update installed; the next start runs it on trial");
-    return { status: "installed", slot, record };
+    log.info({ target: target.name, version: target.custom.version, slot: staged.slot, tries: trialSettings.tries }, "update installed; the next start runs it on trial");
+    return { status: "installed", slot: staged.slot, record: staged.record };
   } catch (error) {
     progress.enter("failed", (error as Error).message);
-    log.error({ target: target.name, version: target.custom.version, phase: progress.latest.phase, err: error }, "update install failed");
+    log.error({ target: target.name, version: target.custom.version, err: error }, "update install failed");
     throw error;
   }
+}
+
+function findStagedTarget(stateDir: string, state: BootState, target: UpdateTarget): { slot: SlotName; record: SlotRecord } | null {
+  const slot = inactiveSlot(state);
+  const record = state.slots[slot];
+  if (record === null || record.targetName !== target.name || record.sha256 !== target.sha256 || record.length !== target.length) {
+    return null;
+  }
+  return slotVerifier(stateDir, "sha256")(slot, record) ? { slot, record } : null;
 }
 
 /**

@@ -110,15 +110,20 @@ export function resolveBootSlot(stateDir: string, options: SlotOptions = {}): Bo
 
 /**
  * Ends the trial of the running slot; the daemon calls it once its health
- * checks pass. Returns the record of the slot that is now the good one.
- * Raising the release-counter floor is the caller's step, after this returns.
+ * checks pass, at every start. Returns the record of the active slot, or
+ * null with the built-in version. Raising the release-counter floor is the
+ * caller's step, after this returns.
  */
 export function markHealthy(stateDir: string, options: SlotOptions = {}): SlotRecord | null {
   const clock = options.clock ?? systemClock;
-  const state = confirmHealthy(readBootState(stateDir), clock.now());
-  writeBootState(stateDir, state);
-
+  const before = readBootState(stateDir);
+  const state = confirmHealthy(before, clock.now());
   const record = state.active === null ? null : state.slots[state.active];
+  if (state === before) {
+    return record;
+  }
+
+  writeBootState(stateDir, state);
   log.info({ slot: state.active, version: record?.version ?? null }, "slot confirmed healthy");
   return record;
 }
