@@ -84,8 +84,14 @@ describe("boot rules", () => {
     expect(decision.action).toBe("fallback");
   });
 
+  test("confirmHealthy without trial changes nothing", () => {
+    const state = { ...trialState(2, T0), trial: null };
+
+    expect(confirmHealthy(state, T0)).toBe(state);
+  });
+
   test.each([
-    ["no trial", { ...trialState(2, T0), trial: null }, T0, "no slot is on trial"],
+    ["another active slot", { ...trialState(2, T0), active: "a" as const }, T0, "slot b is on trial but slot a is active"],
     ["after the timeout", trialState(2, T0), T0 + 60_001, "the health timeout of 60000 ms has passed, so the next start reverts"],
   ])("confirmHealthy rejects %s", (_name, state, now, detail) => {
     let caught: unknown;
@@ -134,6 +140,7 @@ describe("A/B install and trial", () => {
     expect(sha256Hex(readFileSync(started.imagePath!))).toBe(sha256Hex(V2));
     expect(confirmed?.version).toBe("2.0.0");
     expect(resolveBootSlot(dir.path, { clock })).toMatchObject({ slot: "a", action: "good", triesLeft: null });
+    expect(markHealthy(dir.path, { clock })?.version).toBe("2.0.0");
   });
 
   // The new version never reports healthy in 3 starts, so the 4th start
