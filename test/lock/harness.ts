@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeJsonAtomic } from "../../daemon/state/atomic.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../../daemon/state/atomic.ts";
 import { setLogLevel } from "../../daemon/log.ts";
 import {
   generateKeyPair,
@@ -77,6 +77,11 @@ export class LockWorld {
   /** Writes raw JSON (for example a forged statement) as the device's statement in the repository. */
   publishRaw(value: unknown, deviceId = this.deviceId): void {
     writeJsonAtomic(join(this.repositoryDir, "lock", `${deviceId}.json`), value, 0o644);
+  }
+
+  /** Writes `text` unchanged as the device's statement in the repository. */
+  publishText(text: string): void {
+    writeFileAtomic(join(this.repositoryDir, "lock", `${this.deviceId}.json`), text, 0o644);
   }
 
   async close(): Promise<void> {

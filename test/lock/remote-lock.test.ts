@@ -371,7 +371,7 @@ const rejections: RejectionCase[] = [
     name: "body not JSON",
     setup: (lock) => lockAt(lock, 7),
     attack: () => {
-      writeFileSync(join(world.repositoryDir, "lock", `${world.deviceId}.json`), "{ not json");
+      world.publishText("{ not json");
     },
     error: StatementMalformed,
     fields: () => ({ reason: "malformed", field: "body" }),
