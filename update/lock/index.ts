@@ -1,7 +1,8 @@
 /**
  * Remote lock by the lock authority (the DCC): public API for the daemon and
- * the updater. Boot: `RemoteLock.open(...)`, then `refresh(...)` before
- * serving when online. Guard: `assertNotLocked(action)`.
+ * the updater. At boot the daemon calls `RemoteLock.open(...)`, then
+ * `refresh(...)` before serving when online. Guarded actions call
+ * `assertNotLocked(action)`, which raises `DeviceLocked`.
  */
 export { canonicalBytes, canonicalJson, CanonicalJsonError } from "./canonical-json.ts";
 export { readCheckIn, signCheckIn, type CheckInBody, type CheckInReport } from "./check-in.ts";

@@ -62,10 +62,13 @@ const UNREADABLE_STATE_CONTACT = "the owner of this box";
  * The box side of the remote lock: fetches and applies statements, sends
  * check-ins, and guards actions while locked.
  *
- * Call {@link refresh} at boot before serving (when online) and at every
- * update check, and {@link assertNotLocked} before every update check,
- * install, slot switch, channel or pin change, and DUIS or SMKI request.
- * No method reads the wall clock.
+ * Call {@link refresh} at boot before serving (when online), and at the start
+ * of every update check before {@link assertNotLocked}. Then call
+ * {@link assertNotLocked} before every metadata refresh, download, install,
+ * slot switch, channel or pin change, and DUIS or SMKI request. `refresh` is
+ * never guarded, and a locked box must keep calling it on its update
+ * schedule, because that is how the unlock arrives. No method reads the wall
+ * clock.
  */
 export class RemoteLock {
   private state: LockState;
