@@ -109,6 +109,19 @@ describe("downloadTarget", () => {
     expect(sha256Hex(readFileSync(path))).toBe(sha256Hex(IMAGE));
   });
 
+  test("starts over when the partial is too long", async () => {
+    using dir = makeTempDir("dl");
+    using server = new ImageServer(IMAGE, [{ kind: "serve" }]);
+    const target = targetFor(IMAGE, server.url, "2.0.0");
+    writeFileSync(partialPath(dir.path), new Uint8Array(IMAGE.length + 1));
+    writeFileSync(sidecarPath(dir.path), JSON.stringify({ name: target.name, sha256: target.sha256, length: target.length }));
+
+    const path = await downloadTarget(target, { stagingDir: dir.path });
+
+    expect(server.requests[0]!.range).toBeNull();
+    expect(sha256Hex(readFileSync(path))).toBe(target.sha256);
+  });
+
   test("starts over when the partial has no sidecar", async () => {
     using dir = makeTempDir("dl");
     using server = new ImageServer(IMAGE, [{ kind: "serve" }]);

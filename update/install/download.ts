@@ -48,7 +48,20 @@ export interface DownloadOptions {
 /** The outcome of one HTTP request for the rest of the image. */
 type RequestOutcome = "complete" | "restart";
 
-/** Open partial file with the hash of the bytes it holds. */
+/** Settings and collaborators of one {@link downloadTarget} call. */
+interface DownloadContext {
+  target: UpdateTarget;
+  limits: DownloadLimits;
+  clock: Clock;
+  progress: ProgressTracker;
+  log: Logger;
+  statfs: StatFs;
+  stagingDir: string;
+  /** Start of the call, in milliseconds since the epoch; `deadlineMs` counts from here. */
+  startedAt: number;
+}
+
+/** Open partial file with the hash of the bytes it contains. */
 interface PartialState {
   fd: number;
   offset: number;
@@ -76,17 +89,27 @@ export async function downloadTarget(target: UpdateTarget, options: DownloadOpti
   assertValidTarget(target);
   const limits: DownloadLimits = { ...DEFAULT_DOWNLOAD_LIMITS, ...options.limits };
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? logger("update.install.download");
-  const progress = options.progress ?? new ProgressTracker(target.name, target.custom.version, target.length, clock, limits.progressIntervalMs);
+  const context: DownloadContext = {
+    target,
+    limits,
+    clock,
+    progress: options.progress ?? new ProgressTracker(target.name, target.custom.version, target.length, clock, limits.progressIntervalMs),
+    log: options.log ?? logger("update.install.download"),
+    statfs: options.statfs ?? statfsSync,
+    stagingDir: options.stagingDir,
+    startedAt: clock.now(),
+  };
+  const { log, progress } = context;
   mkdirSync(options.stagingDir, { recursive: true, mode: 0o700 });
 
   const partialPath = join(options.stagingDir, PARTIAL_FILE);
   const offset = preparePartial(target, options.stagingDir, log);
 
   try {
-    checkFreeSpace(options.stagingDir, target.length - offset, options.statfs ?? statfsSync);
+    checkFreeSpace(options.stagingDir, target.length - offset, context.statfs);
   } catch (error) {
     discardPartial(options.stagingDir);
+    log.warn({ target: target.name, err: error }, "download rejected before the first request");
     throw error;
   }
 
@@ -96,7 +119,7 @@ export async function downloadTarget(target: UpdateTarget, options: DownloadOpti
     progress.startAttempt(state.offset);
     log.info({ target: target.name, version: target.custom.version, resumeAt: state.offset, length: target.length }, "download started");
 
-    await fetchRemainder(target, state, limits, clock, progress, log, options.statfs ?? statfsSync, options.stagingDir);
+    await fetchRemainder(context, state);
     fsyncSync(state.fd);
   } catch (error) {
     closeSync(state.fd);
@@ -194,24 +217,15 @@ function checkFreeSpace(path: string, needed: number, statfs: StatFs): void {
  * request, and the retry after it starts at byte 0 without Range, so the
  * loop sends at most two requests.
  */
-async function fetchRemainder(
-  target: UpdateTarget,
-  state: PartialState,
-  limits: DownloadLimits,
-  clock: Clock,
-  progress: ProgressTracker,
-  log: Logger,
-  statfs: StatFs,
-  stagingDir: string,
-): Promise<void> {
-  while (state.offset < target.length) {
-    const outcome = await requestRemainder(target, state, limits, clock, progress, log, statfs, stagingDir);
+async function fetchRemainder(context: DownloadContext, state: PartialState): Promise<void> {
+  while (state.offset < context.target.length) {
+    const outcome = await requestRemainder(context, state);
     if (outcome === "complete") {
       return;
     }
 
     resetPartial(state);
-    progress.startAttempt(0);
+    context.progress.startAttempt(0);
   }
 }
 
@@ -226,24 +240,16 @@ function resetPartial(state: PartialState): void {
  * body into the partial file. Returns `restart` when the response to a Range
  * request cannot be appended to the partial file.
  */
-async function requestRemainder(
-  target: UpdateTarget,
-  state: PartialState,
-  limits: DownloadLimits,
-  clock: Clock,
-  progress: ProgressTracker,
-  log: Logger,
-  statfs: StatFs,
-  stagingDir: string,
-): Promise<RequestOutcome> {
+async function requestRemainder(context: DownloadContext, state: PartialState): Promise<RequestOutcome> {
+  const { target } = context;
   const controller = new AbortController();
-  const watchdog = new StallWatchdog(limits, clock, target.url, (error) => controller.abort(error));
+  const watchdog = new StallWatchdog(context.limits, context.clock, target.url, (error) => controller.abort(error));
   const headers: Record<string, string> = { "accept-encoding": "identity" };
   if (state.offset > 0) {
     headers.range = `bytes=${state.offset}-`;
   }
 
-  watchdog.start();
+  watchdog.start(context.startedAt);
   try {
     let response: Response;
     try {
@@ -252,13 +258,13 @@ async function requestRemainder(
       throw watchdog.error ?? new ConnectionFailed(target.url, { cause: error });
     }
 
-    const accepted = acceptResponse(response, target, state, log);
+    const accepted = acceptResponse(response, target, state, context.log);
     if (accepted === "restart") {
       await response.body?.cancel().catch(() => {});
       return "restart";
     }
 
-    await streamBody(response, target, state, watchdog, progress, statfs, stagingDir);
+    await streamBody(response, context, state, watchdog);
     return "complete";
   } finally {
     watchdog.stop();
@@ -307,15 +313,8 @@ function acceptResponse(response: Response, target: UpdateTarget, state: Partial
 }
 
 /** Hashes and writes each chunk as it arrives; writes nothing past the signed length. */
-async function streamBody(
-  response: Response,
-  target: UpdateTarget,
-  state: PartialState,
-  watchdog: StallWatchdog,
-  progress: ProgressTracker,
-  statfs: StatFs,
-  stagingDir: string,
-): Promise<void> {
+async function streamBody(response: Response, context: DownloadContext, state: PartialState, watchdog: StallWatchdog): Promise<void> {
+  const { target } = context;
   if (response.body === null) {
     throw new DownloadIncomplete(state.offset, target.length, target.url);
   }
@@ -345,10 +344,10 @@ async function streamBody(
         throw new LengthExceeded(target.length, state.offset + bytes.length, target.url);
       }
 
-      writeChunk(state, bytes, target, statfs, stagingDir);
+      writeChunk(context, state, bytes);
       state.hasher.update(bytes);
       state.offset += bytes.length;
-      progress.update(state.offset);
+      context.progress.update(state.offset);
     }
   } finally {
     reader.releaseLock();
@@ -361,7 +360,7 @@ async function streamBody(
 
 // NOTE: the ENOSPC branch is not covered by a test, because a full file
 // system cannot be made without privileges; the statfs preflight is.
-function writeChunk(state: PartialState, bytes: Uint8Array, target: UpdateTarget, statfs: StatFs, stagingDir: string): void {
+function writeChunk(context: DownloadContext, state: PartialState, bytes: Uint8Array): void {
   let written = 0;
   try {
     while (written < bytes.length) {
@@ -369,8 +368,8 @@ function writeChunk(state: PartialState, bytes: Uint8Array, target: UpdateTarget
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOSPC") {
-      const stats = statfs(stagingDir);
-      throw new InsufficientSpace(target.length - state.offset, Number(stats.bavail) * Number(stats.bsize), stagingDir);
+      const stats = context.statfs(context.stagingDir);
+      throw new InsufficientSpace(context.target.length - state.offset, Number(stats.bavail) * Number(stats.bsize), context.stagingDir);
     }
     throw error;
   }

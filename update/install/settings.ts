@@ -6,7 +6,7 @@
 
 /** Limits that cut off slow and endless update servers. */
 export interface DownloadLimits {
-  /** Maximum time for one download attempt, in milliseconds. */
+  /** Maximum time for one download call, including a restart from byte 0, in milliseconds. */
   deadlineMs: number;
   /** Maximum time without any received byte, in milliseconds. */
   idleTimeoutMs: number;

@@ -34,10 +34,12 @@ export class StallWatchdog {
     return this.stalled;
   }
 
-  start(): void {
-    this.startMs = this.clock.now();
-    this.lastByteMs = this.startMs;
-    this.samples = [{ atMs: this.startMs, bytes: 0 }];
+  /** Starts the checks; `deadlineStartMs` is the time from which `deadlineMs` counts. */
+  start(deadlineStartMs: number): void {
+    const now = this.clock.now();
+    this.startMs = deadlineStartMs;
+    this.lastByteMs = now;
+    this.samples = [{ atMs: now, bytes: 0 }];
     this.stopTimer = this.clock.every(this.limits.checkIntervalMs, () => this.tick());
   }
 
