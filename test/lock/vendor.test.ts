@@ -154,3 +154,30 @@ describe("issueStatement", () => {
     expect(result.stderr).toContain(new CheckInInvalid("signatures", "").message.split(":")[0] ?? "");
   });
 });
+
+describe("unlock sequence", () => {
+  test("follows sequence reported by box", async () => {
+    expect(vendor("keygen", "--out", keyDir).exitCode).toBe(0);
+    const secretPath = join(keyDir, AUTHORITY_SECRET_KEY_FILE);
+    const authority = readSecretKeyFile(secretPath, "key");
+    const lock = RemoteLock.open({
+      stateDir: world.stateDir,
+      deviceId: world.deviceId,
+      authorityKey: publicKeyObject(authority.publicKey),
+      identity: world.identity,
+      repositoryUrl: world.repositoryUrl,
+      checkInUrl: world.checkInUrl,
+    });
+    issueStatement({ authority, repositoryDir: world.repositoryDir, deviceId: world.deviceId, state: "locked", sequence: 12, message: "m", contact: "c" });
+    await lock.refresh(RELEASE);
+    // The repository file is lost, so only the box's check-in still shows sequence 12.
+    rmSync(join(world.repositoryDir, "lock"), { recursive: true });
+
+    const result = vendor("unlock", "--key", secretPath, "--repo", world.repositoryDir, "--device", world.deviceId, "--check-in", world.latestCheckInPath);
+    await lock.fetchAndApplyLockStatement();
+
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain("sequence 13");
+    expect(lock.status()).toEqual({ locked: false, sequence: 13, message: "", contact: "" });
+  });
+});

@@ -48,8 +48,9 @@ Commands:
           key) the check-in signature is verified too.
 
 Options:
-  --sequence N   Sequence number of the statement, an integer from 1 to 2^53-1. Default: the
-                 sequence of the statement already in the repository plus 1, or 1.
+  --sequence N   Sequence number of the statement, an integer from 1 to 2^53-1. Default: 1 above
+                 the sequence already in the repository and, for an unlock with --check-in,
+                 above the lock sequence the box reported.
   --help         Show this text.
 `;
 
@@ -61,8 +62,10 @@ export type IssueOptions = {
   state: LockStateName;
   message: string;
   contact: string;
-  /** Defaults to the sequence of the statement already in the repository plus 1. */
+  /** Defaults to 1 above the published sequence and above `reportedSequence`. */
   sequence?: number;
+  /** Lock sequence the box reported in its latest check-in, if known. */
+  reportedSequence?: number;
   /** Required for an unlock: the nonce of the box's latest check-in. */
   nonce?: string;
 };
@@ -82,13 +85,15 @@ export function issueStatement(options: IssueOptions): { path: string; statement
   }
 
   const path = join(options.repositoryDir, STATEMENT_FOLDER, `${options.deviceId}.json`);
-  const published = publishedSequence(path);
-  const sequence = options.sequence ?? published + 1;
-  if (!Number.isSafeInteger(sequence) || sequence <= published) {
+  // The box rejects any sequence not above the one it applied. That is at most the published
+  // one, unless the repository file was lost, so the sequence the box reports counts too.
+  const floor = Math.max(publishedSequence(path), options.reportedSequence ?? 0);
+  const sequence = options.sequence ?? floor + 1;
+  if (!Number.isSafeInteger(sequence) || sequence <= floor) {
     throw new LockSettingInvalid(
       "--sequence",
       String(sequence),
-      `must be an integer greater than ${published}, the sequence already published, or the box rejects it as a replay`,
+      `must be an integer greater than ${floor}, the sequence already published or reported by the box, or the box rejects it as a replay`,
     );
   }
 
@@ -120,8 +125,11 @@ function publishedSequence(path: string): number {
   }
 }
 
-/** Returns the nonce from a check-in report file. With `deviceKeyPath`, it also verifies the signature. */
-function nonceFromCheckIn(checkInPath: string, deviceId: string, deviceKeyPath: string | undefined): string {
+/**
+ * Returns the nonce and lock sequence from a check-in report file. With
+ * `deviceKeyPath`, it also verifies the signature.
+ */
+function readCheckInFile(checkInPath: string, deviceId: string, deviceKeyPath: string | undefined): { nonce: string; lockSequence: number } {
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(checkInPath, "utf8"));
@@ -135,7 +143,8 @@ function nonceFromCheckIn(checkInPath: string, deviceId: string, deviceKeyPath: 
     throw new LockSettingInvalid("--check-in", checkInPath, `the report is from device ${body.deviceId}, not ${deviceId}`);
   }
 
-  return body.nonce;
+  const lockSequence = Number.isSafeInteger(body.lockSequence) && body.lockSequence >= 0 ? body.lockSequence : 0;
+  return { nonce: body.nonce, lockSequence };
 }
 
 function runKeygen(values: Record<string, string | boolean | undefined>): void {
@@ -157,9 +166,12 @@ function runIssue(state: LockStateName, values: Record<string, string | boolean 
   const sequenceText = values.sequence as string | undefined;
 
   let nonce: string | undefined;
-  if (state === "unlocked") {
-    const checkInPath = values["check-in"] as string | undefined;
-    nonce = checkInPath === undefined ? requireOption(values, "nonce") : nonceFromCheckIn(checkInPath, deviceId, values["device-key"] as string | undefined);
+  let reportedSequence: number | undefined;
+  const checkInPath = values["check-in"] as string | undefined;
+  if (state === "unlocked" && checkInPath !== undefined) {
+    ({ nonce, lockSequence: reportedSequence } = readCheckInFile(checkInPath, deviceId, values["device-key"] as string | undefined));
+  } else if (state === "unlocked") {
+    nonce = requireOption(values, "nonce");
   }
 
   const { path, statement } = issueStatement({
@@ -171,6 +183,7 @@ function runIssue(state: LockStateName, values: Record<string, string | boolean 
     contact: state === "locked" ? requireOption(values, "contact") : ((values.contact as string | undefined) ?? ""),
     ...(sequenceText === undefined ? {} : { sequence: Number(sequenceText) }),
     ...(nonce === undefined ? {} : { nonce }),
+    ...(reportedSequence === undefined ? {} : { reportedSequence }),
   });
   console.log(`${state === "locked" ? "Lock" : "Unlock"} statement for ${deviceId}, sequence ${statement.signed.sequence}, written to ${path}.`);
 }
