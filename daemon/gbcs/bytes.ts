@@ -22,6 +22,11 @@ export class ByteReader {
     return this.position;
   }
 
+  /** Offset of the next byte from the start of the whole message. */
+  get absoluteOffset(): number {
+    return this.base + this.position;
+  }
+
   get remaining(): number {
     return this.bytes.length - this.position;
   }
@@ -154,6 +159,13 @@ export function encodeUint16(value: number, argument: string): Uint8Array {
     throw new GbcsUsageError(argument, `${value} is outside 0..65535`);
   }
   return Uint8Array.of(value >> 8, value & 0xff);
+}
+
+export function encodeUint32(value: number, argument: string): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new GbcsUsageError(argument, `${value} is outside the unsigned 32-bit range`);
+  }
+  return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
 
 export function toHex(bytes: Uint8Array): string {

@@ -62,3 +62,33 @@ export {
   verifyPreCommandSignature,
   wrapWithMac,
 } from "./messages.ts";
+export { decodeTlv, encodeTlv, type TagClass, type TlvNode } from "./asn1/tlv.ts";
+export {
+  type AccessRequest,
+  type AccessRequestSpecification,
+  type AccessResponse,
+  type AccessResponseSpecification,
+  type CosemDescriptor,
+  type DataNotification,
+  type DlmsApdu,
+  decodeDlmsApdu,
+  encodeDlmsApdu,
+} from "./dlms/apdu.ts";
+export { ACTION_RESULTS, DATA_ACCESS_RESULTS, DataTag, DlmsApduTag } from "./dlms/constants.ts";
+export { decodeData, type DlmsData, encodeData } from "./dlms/data.ts";
+export { ExtendedHeaderControl, GBZ_PROFILE_ID, ZIGBEE_EPOCH_OFFSET_SECONDS } from "./gbz/constants.ts";
+export {
+  decodeGbzAlert,
+  decodeGbzPayload,
+  encodeGbzAlert,
+  encodeGbzPayload,
+  type EncryptedGbzComponent,
+  type GbzAlert,
+  type GbzComponent,
+  type GbzPayload,
+  type PlainGbzComponent,
+  type ZclHeader,
+} from "./gbz/gbz.ts";
+export { decodePayload, encodePayload, type GbcsPayload, type PayloadKind, payloadKindOf } from "./payload.ts";
+export { ALERT_CODES, type AlertCodeInfo, alertCodeInfo } from "./tables/alert-codes.ts";
+export { MESSAGE_CODES, type MessageCodeInfo, messageCodeInfo } from "./tables/message-codes.ts";

@@ -65,6 +65,8 @@ export interface DecodedGeneralSigning {
   encoded: Uint8Array;
   /** The bytes after `DF` through the end of the content, the input of the ECDSA signature. */
   signedData: Uint8Array;
+  /** Offset of the content from the start of the whole message, for error offsets inside the payload. */
+  contentOffset: number;
 }
 
 const STRUCTURE = "General Signing APDU";
@@ -99,6 +101,7 @@ export function decodeGeneralSigning(bytes: Uint8Array, base = 0): DecodedGenera
   const otherInfo = decodeOtherInformation(otherInfoBytes, base + otherInfoStart);
 
   const content = reader.lengthPrefixed("content");
+  const contentOffset = reader.absoluteOffset - content.length;
   const signedEnd = reader.offset;
 
   const signature = readSignatureField(reader);
@@ -108,6 +111,7 @@ export function decodeGeneralSigning(bytes: Uint8Array, base = 0): DecodedGenera
     apdu: { cra, originatorCounter, originator, recipient, dateTime, otherInfo, content, signature },
     encoded: bytes,
     signedData: bytes.subarray(1, signedEnd),
+    contentOffset,
   };
 }
 
