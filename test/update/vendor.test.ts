@@ -1,0 +1,135 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UpdateClient } from "../../update/client/client.ts";
+import { HttpFetcher } from "../../update/client/fetcher.ts";
+import { TrustedMetadataSet } from "../../update/tuf/trusted-set.ts";
+import { run } from "../../update/vendor/main.ts";
+import { HARDWARE_ID, RepoServer } from "./harness.ts";
+
+let folder = "";
+
+afterEach(() => {
+  if (folder !== "") rmSync(folder, { recursive: true, force: true });
+  folder = "";
+});
+
+/** Runs the tool in-process and returns its exit code and output lines. */
+function tool(...argv: string[]): { code: number; out: string; err: string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = run(argv, (line) => out.push(line), (line) => err.push(line));
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+function privateKeysOf(repo: string): string[] {
+  const keys = join(repo, "keys");
+  return readdirSync(keys)
+    .filter((name) => name.endsWith(".key.json"))
+    .map((name) => JSON.parse(readFileSync(join(keys, name), "utf8")).privateKey as string);
+}
+
+describe("vendor tool", () => {
+  test("--help runs as a process", () => {
+    const result = Bun.spawnSync([process.execPath, "update/vendor/main.ts", "--help"], { cwd: join(import.meta.dir, "..", "..") });
+
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.toString()).toContain("add-config-patch");
+  });
+
+  test("init writes keys with mode 0600 and prints no key", () => {
+    folder = mkdtempSync(join(tmpdir(), "boxd-vendor-"));
+    const repo = join(folder, "repo");
+
+    const result = tool("init", "--repo", repo, "--root-keys", "3", "--root-threshold", "2");
+
+    const keyFiles = readdirSync(join(repo, "keys")).filter((name) => name.endsWith(".key.json"));
+    expect(result.code).toBe(0);
+    expect(keyFiles).toHaveLength(6);
+    for (const name of keyFiles) {
+      expect({ name, mode: statSync(join(repo, "keys", name)).mode & 0o777 }).toEqual({ name, mode: 0o600 });
+    }
+    for (const secret of privateKeysOf(repo)) {
+      expect(result.out).not.toContain(secret);
+    }
+  });
+
+  test.each([
+    [["init"], 2, "Missing --repo."],
+    [["publish", "--repo", "/nonexistent-boxd-repo"], 1, "Invalid folder"],
+    [["frobnicate", "--repo", "x"], 2, 'Unknown command "frobnicate".'],
+    [["init", "--repo", "x", "--key-type", "rsa"], 2, "--key-type must be one of ed25519, ecdsa"],
+  ])("%p exits %p", (argv, code, message) => {
+    const result = tool(...(argv as string[]));
+
+    expect(result.code).toBe(code as number);
+    expect(result.err).toContain(message as string);
+  });
+
+  test("release, rotation and revocation reach a client", async () => {
+    folder = mkdtempSync(join(tmpdir(), "boxd-vendor-"));
+    const repo = join(folder, "repo");
+    const image = join(folder, "boxd-2.4.0.img");
+    const patch = join(folder, "duis-5.1-gbcs-4.0.json");
+    writeFileSync(image, "image 2.4.0\n");
+    writeFileSync(patch, '{"patch":1}\n');
+    const common = ["--channel", "current", "--hardware-id", HARDWARE_ID, "--duis", "5.1", "--gbcs", "4.0"];
+
+    const steps = [
+      tool("init", "--repo", repo),
+      tool("add-release", "--repo", repo, "--file", image, "--version", "2.4.0", "--counter", "24", ...common),
+      tool("add-config-patch", "--repo", repo, "--file", patch, "--version", "1.0.0", "--counter", "1", ...common),
+      tool("rotate-keys", "--repo", repo, "--role", "root", "--keys", "2", "--threshold", "2"),
+      tool("publish", "--repo", repo),
+    ];
+    const server = new RepoServer(join(repo, "public"));
+    const clientFolder = join(folder, "client");
+    UpdateClient.initialize(clientFolder, new Uint8Array(readFileSync(join(repo, "public", "metadata", "1.root.json"))));
+    const client = new UpdateClient({
+      folder: clientFolder,
+      metadataBaseUrl: `${server.baseUrl}/metadata`,
+      targetBaseUrl: `${server.baseUrl}/targets`,
+      device: { hardwareId: HARDWARE_ID, duisVersions: ["5.1"], gbcsVersions: ["4.0"] },
+      running: { version: "2.3.1", counter: 23 },
+      fetcher: new HttpFetcher({ requestTimeoutMs: 5_000 }),
+    });
+
+    try {
+      const before = await client.check();
+      const patches = await client.planConfigPatches();
+      const plan = await client.plan();
+      if (plan.action !== "install") throw new Error(`expected an install plan, got ${plan.action}`);
+      const imageBytes = await fetch(plan.target.url).then((response) => response.text());
+      const revoke = tool("revoke", "--repo", repo, "--version", "2.4.0", "--reason", "corrupts meter data");
+      tool("publish", "--repo", repo);
+      const after = await client.check();
+
+      expect(steps.map((step) => step.code)).toEqual([0, 0, 0, 0, 0]);
+      expect(JSON.parse(readFileSync(join(clientFolder, "root.json"), "utf8")).signed.version).toBe(2);
+      expect(before.latest?.version).toBe("2.4.0");
+      expect(patches.map((item) => item.name)).toEqual(["current/duis-5.1-gbcs-4.0.json"]);
+      expect(imageBytes).toBe("image 2.4.0\n");
+      expect(revoke.code).toBe(0);
+      expect(after.latest).toBeUndefined();
+      expect(after.decision).toEqual({ action: "none", reason: "channel-empty" });
+    } finally {
+      server.stop();
+    }
+  });
+
+  test("root rotation is cross-signed by old and new keys", () => {
+    folder = mkdtempSync(join(tmpdir(), "boxd-vendor-"));
+    const repo = join(folder, "repo");
+    tool("init", "--repo", repo, "--root-keys", "2", "--root-threshold", "2");
+    tool("rotate-keys", "--repo", repo, "--role", "root", "--keys", "3", "--threshold", "2");
+    const metadata = join(repo, "public", "metadata");
+
+    const trusted = new TrustedMetadataSet(new Uint8Array(readFileSync(join(metadata, "1.root.json"))), new Date());
+    const root2 = trusted.updateRoot(new Uint8Array(readFileSync(join(metadata, "2.root.json"))));
+
+    expect(root2.signatures).toHaveLength(5);
+    expect(root2.signed.roles.root.keyids).toHaveLength(3);
+    expect(readdirSync(join(repo, "keys", "retired"))).toHaveLength(2);
+  });
+});
