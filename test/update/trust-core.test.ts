@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { p256 } from "@noble/curves/nist.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
@@ -135,7 +136,7 @@ describe("metadata format", () => {
       "spec version 2",
       "root",
       () => sign(rootSigned(1, (signed) => (signed.spec_version = "2.0.0")), [keys.root]),
-      new InvalidMetadata("root", "spec_version", '"2.0.0" is not a supported 1.x.y version'),
+      new InvalidMetadata("root", "spec_version", '"2.0.0" is not a supported 1.x or 1.x.y version'),
     ],
     [
       "keyid listed twice for a role",
@@ -209,6 +210,25 @@ describe("keys and thresholds", () => {
     ["P-384", { keytype: "ecdsa", scheme: "ecdsa-sha2-nistp384", keyval: { public: "04" } }],
   ])("unsupported %s key is skipped", (_name, record) => {
     expect(parsePublicKey(record)).toBeUndefined();
+  });
+
+  test("sigstore root v14 with high-S signatures verifies", () => {
+    const bytes = new Uint8Array(readFileSync(join(import.meta.dir, "vectors", "sigstore-root-v14.json")));
+    const root = parseMetadata("root", bytes);
+    const n = p256.Point.CURVE().n;
+    const highS = root.signatures.filter((item) => item.sig.length > 0 && p256.Signature.fromBytes(item.sig, "der").s > n / 2n);
+    // With noble's defaults (low S only) fewer than the threshold of 3 would verify.
+    const validWithDefaults = root.signatures.filter((item) => {
+      const record = root.signed.keys[item.keyid];
+      const key = record === undefined ? undefined : parsePublicKey(record);
+      return key !== undefined && item.sig.length > 0 && p256.verify(item.sig, root.signedBytes, key.raw, { format: "der" });
+    });
+
+    const set = new TrustedMetadataSet(bytes, new Date("2026-01-01T00:00:00Z"));
+
+    expect(set.root.signed.version).toBe(14);
+    expect(highS).toHaveLength(3);
+    expect(validWithDefaults).toHaveLength(1);
   });
 
   test("initial root that its own keys did not sign", () => {

@@ -132,8 +132,10 @@ function parseSignatures(role: string, value: JsonValue | undefined): Signature[
 function parseCommon(role: string, signed: JsonObject): CommonSigned {
   const specVersion = asString(role, "spec_version", signed.spec_version);
   const major = Number(specVersion.split(".")[0]);
-  if (!/^\d+\.\d+\.\d+$/.test(specVersion) || major !== SUPPORTED_SPEC_MAJOR) {
-    throw new InvalidMetadata(role, "spec_version", `"${specVersion}" is not a supported ${SUPPORTED_SPEC_MAJOR}.x.y version`);
+
+  // TUF 4.3: only the major version must match. Deployed repositories (sigstore's root) write "1.0", so a missing patch part is accepted.
+  if (!/^\d+\.\d+(\.\d+)?$/.test(specVersion) || major !== SUPPORTED_SPEC_MAJOR) {
+    throw new InvalidMetadata(role, "spec_version", `"${specVersion}" is not a supported ${SUPPORTED_SPEC_MAJOR}.x or ${SUPPORTED_SPEC_MAJOR}.x.y version`);
   }
 
   return {
