@@ -10,7 +10,7 @@ import type { Eui } from "./eui.ts";
 import type { CounterStore } from "./replay.ts";
 import { parseRequestId, readRequest, type DuisRequest } from "./request.ts";
 import { buildResponse, responseMessage } from "./response.ts";
-import { signCanonicalResponse, verifyEnvelopedSignature, type ResponseSigner } from "./signature.ts";
+import { signCanonicalDocument, verifyEnvelopedSignature, type ResponseSigner } from "./signature.ts";
 import { checkCommandVariant } from "./variant.ts";
 import { parseUntrusted, validateAgainstSchema } from "./xml.ts";
 
@@ -70,7 +70,7 @@ export function createGateway(options: GatewayOptions): Hono {
   const app = new Hono();
 
   const signed = (canonical: string) =>
-    new Response(signCanonicalResponse(canonical, options.signer), {
+    new Response(signCanonicalDocument(canonical, options.signer), {
       status: 200,
       headers: { "Content-Type": "application/xml; charset=utf-8" },
     });
@@ -168,7 +168,7 @@ async function processRequest(body: Uint8Array, endpoint: WebService, options: G
     fail(ResponseCode.invalidCommandVariant, `ServiceReference ${serviceReference} with variant ${srv} is not in the DUIS request matrix`);
   }
 
-  const replay = options.counters.checkAndAccept(requestId.originator, requestId.target, requestId.counter, request.commandVariant);
+  const replay = await options.counters.checkAndAccept(requestId.originator, requestId.target, requestId.counter, request.commandVariant);
   if (replay) fail(ResponseCode.notAuthenticated, replay);
 
   const ineligible = checkEligibility(options.users, requestId.originator, variant!);

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { writeJsonAtomic } from "../state/atomic.ts";
+import { writeFileAtomicAsync } from "../state/atomic.ts";
 import type { Eui } from "./eui.ts";
 
 /**
@@ -64,24 +64,50 @@ function transformKey(originator: Eui, target: Eui, counter: bigint): string {
 }
 
 /**
- * Keeps the replay state in one JSON file, written atomically after every
- * accepted request and before the response goes out, so counters survive
- * restarts and power cuts.
+ * Keeps the replay state in one JSON file. A counter is accepted in memory
+ * at once, so a concurrent replay of it is rejected, and the request is
+ * answered only after a write that includes it has reached the disk
+ * (temp file, fsync, rename). Requests that arrive while a write is in
+ * progress share the next write (group commit), so one fsync serves many.
  */
 export class CounterStore {
   readonly rule: ReplayRule;
+  private current: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
 
   constructor(private readonly path: string) {
     this.rule = existsSync(path) ? ReplayRule.fromJSON(JSON.parse(readFileSync(path, "utf8"))) : new ReplayRule();
   }
 
-  /** Checks and, when acceptable, records and persists the counter. Returns the rejection reason if any. */
-  checkAndAccept(originator: Eui, target: Eui, counter: bigint, commandVariant: number): string | undefined {
+  /** Checks the counter and, when acceptable, records it and waits until it is on disk. Returns the rejection reason if any. */
+  async checkAndAccept(originator: Eui, target: Eui, counter: bigint, commandVariant: number): Promise<string | undefined> {
     const problem = this.rule.check(originator, target, counter, commandVariant);
     if (problem) return problem;
 
     this.rule.accept(originator, target, counter, commandVariant);
-    writeJsonAtomic(this.path, this.rule.toJSON());
+    await this.persist();
     return undefined;
+  }
+
+  /** Resolves once a write that started after this call has finished. */
+  private persist(): Promise<void> {
+    if (!this.current) {
+      const snapshot = `${JSON.stringify(this.rule.toJSON(), null, 2)}\n`;
+      this.current = writeFileAtomicAsync(this.path, snapshot).finally(() => {
+        this.current = undefined;
+      });
+      return this.current;
+    }
+
+    this.next ??= this.current.then(
+      () => this.startNext(),
+      () => this.startNext(),
+    );
+    return this.next;
+  }
+
+  private startNext(): Promise<void> {
+    this.next = undefined;
+    return this.persist();
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, sign as signBytes, verify as verifyBytes, type KeyObject } from "node:crypto";
-import { XmlC14NMode, XmlElement, type XmlDocument, type XmlNode } from "libxml2-wasm";
+import { XmlC14NMode, XmlElement, type XmlDocument } from "libxml2-wasm";
+import { canonicalizeSignedInfo } from "./c14n.ts";
 import type { CertificateLibrary, SigningCertificate } from "./certificates.ts";
 import { ResponseCode } from "./codes.ts";
 import { ALGORITHM, NS } from "./constants.ts";
@@ -14,8 +15,6 @@ import { DuisRejection } from "./errors.ts";
  * (inclusive c14n 1.0) turns the node-set into the digested octets; SHA-256
  * digest; the signer named by `X509IssuerSerial` with a decimal serial.
  */
-
-const XPATH_NS = { ds: NS.ds };
 
 type C14nMode = (typeof XmlC14NMode)[keyof typeof XmlC14NMode];
 
@@ -54,17 +53,15 @@ function algorithmOf(element: XmlElement): string {
  * or does not verify.
  */
 export function verifyEnvelopedSignature(doc: XmlDocument, library: CertificateLibrary): VerifiedSignature {
-  const signatures = doc.find("//ds:Signature", XPATH_NS);
-  if (signatures.length === 0) reject("request has no ds:Signature; sign it with the originator's key");
-  if (signatures.length > 1) reject(`request has ${signatures.length} ds:Signature elements; exactly one is allowed`);
+  // DUIS Schema 5.4 allows one ds:Signature, as the root's last child, and the
+  // xmldsig schema admits no second one inside it; the document has passed
+  // the schema, so the root's last child is the only place to look.
+  const signature = elementChildren(doc.root).at(-1);
+  if (!signature || signature.name !== "Signature" || signature.namespaceUri !== NS.ds) {
+    reject("request has no ds:Signature as the last child of its root; sign it with the originator's key");
+  }
 
-  // The signature must be the root's last element child, so it signs the root and nothing wraps it.
-  const root = doc.root;
-  const rootChildren = elementChildren(root);
-  const signature = signatures[0] as XmlElement;
-  if (!rootChildren.at(-1)?.isSameNode(signature)) reject("ds:Signature must be the last child of the root element");
-
-  const [signedInfo, signatureValue, keyInfo, ...extra] = elementChildren(signature);
+  const [signedInfo, signatureValue, keyInfo, ...extra] = elementChildren(signature!);
   expectElement(signedInfo, "SignedInfo", "ds:Signature");
   expectElement(signatureValue, "SignatureValue", "ds:Signature");
   expectElement(keyInfo, "KeyInfo", "ds:Signature");
@@ -77,7 +74,8 @@ export function verifyEnvelopedSignature(doc: XmlDocument, library: CertificateL
   const rawSignature = Buffer.from(signatureValue!.content.replace(/\s+/g, ""), "base64");
   if (rawSignature.length !== 64) reject(`SignatureValue decodes to ${rawSignature.length} bytes; ECDSA P-256 r‖s is 64`);
 
-  const signedInfoOctets = signedInfo!.canonicalizeToString({ mode: XmlC14NMode.XML_C14N_EXCLUSIVE_1_0 });
+  const signedInfoOctets =
+    canonicalizeSignedInfo(signedInfo!) ?? signedInfo!.canonicalizeToString({ mode: XmlC14NMode.XML_C14N_EXCLUSIVE_1_0 });
   const signatureValid = verifyBytes(
     "sha256",
     Buffer.from(signedInfoOctets, "utf8"),
@@ -88,7 +86,7 @@ export function verifyEnvelopedSignature(doc: XmlDocument, library: CertificateL
 
   // Enveloped-signature transform: digest the document without its Signature.
   const digestValue = digestValueOf(signedInfo!);
-  signature.remove();
+  signature!.remove();
   const documentOctets = doc.canonicalizeToString({ mode: digestCanonicalization });
   const digest = createHash("sha256").update(documentOctets, "utf8").digest("base64");
   if (digest !== digestValue) reject("DigestValue does not match the signed document; the request was changed after signing");
@@ -142,8 +140,15 @@ function digestValueOf(signedInfo: XmlElement): string {
   return elementChildren(reference)[2]!.content.replace(/\s+/g, "");
 }
 
+/** Returns the ds children of `element` with this local name. */
+function dsChildren(element: XmlElement, localName: string): XmlElement[] {
+  return elementChildren(element).filter((child) => child.name === localName && child.namespaceUri === NS.ds);
+}
+
 function resolveSigner(keyInfo: XmlElement, library: CertificateLibrary): SigningCertificate {
-  const serials: XmlNode[] = keyInfo.find("ds:X509Data/ds:X509IssuerSerial/ds:X509SerialNumber", XPATH_NS);
+  const serials = dsChildren(keyInfo, "X509Data")
+    .flatMap((data) => dsChildren(data, "X509IssuerSerial"))
+    .flatMap((issuerSerial) => dsChildren(issuerSerial, "X509SerialNumber"));
   if (serials.length !== 1) reject(`KeyInfo must name exactly one X509SerialNumber, found ${serials.length}`);
 
   const serial = serials[0]!.content.trim();
@@ -164,14 +169,14 @@ export interface ResponseSigner {
 }
 
 /**
- * Signs a response that is already in canonical form. `canonicalDocument` is
- * the whole response without its Signature, written exactly as inclusive
- * c14n would output it and ending with the root's end tag; the signature goes
- * in as the root's last child, declaring the ds namespace itself as DCC Boxed
- * does. Writing the canonical form directly is what lets boxd sign without
- * re-parsing its own output.
+ * Signs a DUIS document that is already in canonical form, as boxd writes its
+ * responses. `canonicalDocument` is the whole document without its Signature,
+ * written exactly as inclusive c14n would output it and ending with the
+ * root's end tag; the signature goes in as the root's last child, declaring
+ * the ds namespace itself as DCC Boxed does. Writing the canonical form
+ * directly is what lets boxd sign without re-parsing its own output.
  */
-export function signCanonicalResponse(canonicalDocument: string, signer: ResponseSigner): string {
+export function signCanonicalDocument(canonicalDocument: string, signer: ResponseSigner): string {
   const digest = createHash("sha256").update(canonicalDocument, "utf8").digest("base64");
   const signedInfoBody =
     `<ds:CanonicalizationMethod Algorithm="${ALGORITHM.excC14n}"></ds:CanonicalizationMethod>` +
