@@ -11,6 +11,7 @@ import {
   BadSignature,
   ClockWentBackwards,
   DowngradeRefused,
+  DownloadError,
   DownloadTooLarge,
   Expired,
   LengthOrHashMismatch,
@@ -237,7 +238,29 @@ const refreshFailures: FailureCase[] = [
     },
     expected: (h) => new DownloadTooLarge(`${h.server.baseUrl}/metadata/timestamp.json`, 16_384, "timestampMaxBytes"),
   },
+  {
+    name: "next root answered with a server error",
+    attack: (h) => {
+      h.server.overrides.set("metadata/2.root.json", { kind: "status", status: 500 });
+    },
+    expected: (h) => new DownloadError(`${h.server.baseUrl}/metadata/2.root.json`, 500, "HTTP status 500"),
+  },
+  {
+    name: "snapshot longer than the timestamp lists",
+    advances: ["timestamp"],
+    attack: (h) => {
+      const versions = serveForgedChain(h, {});
+      const path = `metadata/${versions.snapshot}.snapshot.json`;
+      const bytes = (h.server.overrides.get(path) as { bytes: Uint8Array }).bytes;
+      h.server.overrides.set(path, { kind: "bytes", bytes: Buffer.concat([bytes, Buffer.alloc(4096, 0x20)]) });
+      snapshotLength.set(h, bytes.length);
+    },
+    expected: (h) => new DownloadTooLarge(`${h.server.baseUrl}/metadata/6.snapshot.json`, snapshotLength.get(h)!, "snapshot length listed in timestamp"),
+  },
 ];
+
+/** Length of the forged snapshot, kept per harness for the size-cap case. */
+const snapshotLength = new Map<Harness, number>();
 
 /** Timestamp bytes kept per harness for the rollback case. */
 const oldTimestamp = new Map<Harness, Uint8Array>();
@@ -535,6 +558,19 @@ describe("rollback and fast-forward", () => {
 });
 
 describe("key rotation", () => {
+  test("root chain stops at the rotation limit and resumes next refresh", async () => {
+    const h = setUp();
+    for (let step = 0; step < 3; step += 1) h.repo.resignRoot(START_TIME);
+    const client = h.client({ limits: { maxRootRotations: 2 } });
+
+    await client.check();
+    const afterFirst = storedVersion(h, "root");
+    await client.check();
+
+    expect(afterFirst).toBe(3);
+    expect(storedVersion(h, "root")).toBe(4);
+  });
+
   test("24 root chain with all five root keys replaced", async () => {
     const h = setUp({ roles: { root: { keys: 5, threshold: 3 } } });
     await trustPublished(h);
