@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { p256 } from "@noble/curves/nist.js";
 import { UpdateClient } from "../../update/client/client.ts";
+import type { UpdateTarget } from "../../update/install/target.ts";
 import {
   BadSignature,
   ClockWentBackwards,
@@ -734,6 +735,9 @@ describe("pinning and channels", () => {
     if (plan.action !== "install") throw new Error(`expected an install plan, got ${plan.action}`);
     client.recordInstalled(plan.target);
 
+    // The installer's input type; this line stops compiling if the seam drifts.
+    const installerInput: UpdateTarget = plan.target;
+    expect(installerInput.custom).toMatchObject({ version: "2.5.0-rc1", counter: 25, kind: "full", channel: "upcoming" });
     expect(report.latest?.version).toBe("2.5.0-rc1");
     expect(plan.target.name).toBe("upcoming/boxd-2.5.0-rc1.img");
     expect(plan.downgrade).toBe(false);

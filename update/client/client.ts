@@ -38,13 +38,19 @@ export interface UpdateClientOptions {
   timeFloor?: Partial<TimeFloorSettings>;
 }
 
-/** What the installer takes: one verified target. */
+/**
+ * What the installer takes: one verified target. `custom` is the signed
+ * custom object with the main release fields also at its top level
+ * (`version`, `counter`, `kind`, `channel`), as the installer reads them there.
+ */
 export interface TargetPlan {
   name: string;
   url: string;
+  /** Signed length, in bytes. */
   length: number;
+  /** Signed SHA-256, lowercase hex. */
   sha256: string;
-  custom: JsonObject;
+  custom: JsonObject & { version: string; counter: number; kind: string; channel: string };
   release: Release;
 }
 
@@ -284,6 +290,7 @@ export class UpdateClient {
       segments.push(`${release.sha256}.${file}`);
     }
     const url = `${this.options.targetBaseUrl}/${segments.map(encodeURIComponent).join("/")}`;
-    return { name: release.name, url, length: release.length, sha256: release.sha256, custom: release.custom, release };
+    const custom = { ...release.custom, version: release.version, counter: release.counter, kind: release.kind, channel: release.channel };
+    return { name: release.name, url, length: release.length, sha256: release.sha256, custom, release };
   }
 }
