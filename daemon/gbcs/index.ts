@@ -79,6 +79,7 @@ export { decodeData, type DlmsData, encodeData } from "./dlms/data.ts";
 export { ExtendedHeaderControl, GBZ_PROFILE_ID, ZIGBEE_EPOCH_OFFSET_SECONDS } from "./gbz/constants.ts";
 export {
   decodeGbzAlert,
+  decodeGbzAlertComponents,
   decodeGbzPayload,
   encodeGbzAlert,
   encodeGbzPayload,
@@ -92,3 +93,12 @@ export {
 export { decodePayload, encodePayload, type GbcsPayload, type PayloadKind, payloadKindOf } from "./payload.ts";
 export { ALERT_CODES, type AlertCodeInfo, alertCodeInfo } from "./tables/alert-codes.ts";
 export { MESSAGE_CODES, type MessageCodeInfo, messageCodeInfo } from "./tables/message-codes.ts";
+export {
+  buildProtectedAttributesResponse,
+  DATA_PROTECTION_CLASS_ID,
+  decryptProtectedAttributes,
+  GET_PROTECTED_ATTRIBUTES_METHOD,
+  type ProtectedAttributesKeys,
+  type ProtectedAttributesRequest,
+  readProtectedAttributesRequest,
+} from "./use-cases/protected-attributes.ts";

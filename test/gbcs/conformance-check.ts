@@ -4,6 +4,12 @@ import { join } from "node:path";
 import {
   CraFlag,
   checkMac,
+  decodeGbzAlertComponents,
+  decryptPayload,
+  deriveKey,
+  encryptionKdfParameters,
+  type GbcsPayload,
+  type GbzComponent,
   decodeMessage,
   decodePayload,
   type Eui64,
@@ -43,6 +49,8 @@ export interface ConformanceResult {
   error?: string;
   mac?: CheckOutcome;
   signature?: CheckOutcome;
+  /** Decryption of every encrypted payload (DLMS protected attributes, encrypted GBZ components). */
+  decryption?: CheckOutcome;
 }
 
 /** Lists the RTDS files below `root`: `<SRV>_<use case>/<name>_<KIND>_GBCS.HEX` (alerts may add a suffix). */
@@ -118,10 +126,12 @@ export function checkVector(file: VectorFile, keys: KeyRing): ConformanceResult 
   const result: ConformanceResult = { file, decoded: false, reencoded: false };
 
   let message: GbcsMessage;
+  let payload: GbcsPayload;
   let content: Uint8Array;
   try {
     message = decodeMessage(bytes);
-    content = encodePayload(decodePayload(message.apdu, message.contentOffset));
+    payload = decodePayload(message.apdu, message.contentOffset);
+    content = encodePayload(payload);
     result.decoded = true;
   } catch (error) {
     result.error = (error as Error).message;
@@ -132,7 +142,68 @@ export function checkVector(file: VectorFile, keys: KeyRing): ConformanceResult 
 
   if (message.mac !== undefined) result.mac = checkMessageMac(message, keys);
   if (message.apdu.signature.form === "ecdsa") result.signature = checkSignature(message, keys);
+
+  const encrypted = encryptedPayloads(payload);
+  if (encrypted.length > 0) result.decryption = checkDecryption(message, encrypted, keys);
   return result;
+}
+
+/**
+ * Returns the encrypted parts of a payload: the protected_attributes octet-string of a DLMS protected read,
+ * and the protected payload of each encrypted GBZ component, including those inside a GBZ alert.
+ */
+function encryptedPayloads(payload: GbcsPayload): Uint8Array[] {
+  if (payload.kind === "dlms") {
+    const result = payload.apdu.apdu === "access-response" ? payload.apdu.data[0] : undefined;
+    const candidate = result?.type === "structure" && result.items.length === 2 ? result.items[1] : undefined;
+    const isProtected = candidate?.type === "octet-string" && toHex(candidate.value.subarray(0, 5)) === "3100000000";
+    return isProtected ? [candidate.value] : [];
+  }
+
+  if (payload.kind === "gbz") {
+    let components: GbzComponent[];
+    if (payload.gbz.form === "components") {
+      components = payload.gbz.components;
+    } else {
+      try {
+        components = decodeGbzAlertComponents(payload.gbz);
+      } catch {
+        components = []; // Alert data that is not a run of components (MIIWA) carries nothing encrypted.
+      }
+    }
+    return components.flatMap((component) => (component.encrypted ? [component.protectedPayload] : []));
+  }
+
+  return [];
+}
+
+/**
+ * Decrypts each encrypted part with the KA keys of the device (the originator) and of the party it is
+ * encrypted for: the supplementary remote party when named, else the recipient.
+ */
+function checkDecryption(message: GbcsMessage, encrypted: Uint8Array[], keys: KeyRing): CheckOutcome {
+  const { apdu } = message;
+  const parameters = encryptionKdfParameters(apdu);
+  const remoteParty = parameters.recipient;
+
+  const pairs = [
+    ...keys.kaPrivateKeys(remoteParty).flatMap((own) => keys.kaPublicKeys(apdu.originator).map((peer) => ({ own, peer }))),
+    ...keys.kaPrivateKeys(apdu.originator).flatMap((own) => keys.kaPublicKeys(remoteParty).map((peer) => ({ own, peer }))),
+  ];
+  if (pairs.length === 0) {
+    return { status: "unchecked", reason: `no KA private key of ${remoteParty} or ${apdu.originator} for decryption` };
+  }
+
+  for (const { own, peer } of pairs) {
+    const key = deriveKey({ privateKey: own.key, publicKey: peer.key }, parameters);
+    try {
+      for (const part of encrypted) decryptPayload(key, apdu.originator, part);
+      return { status: "verified" };
+    } catch {
+      // The next key pair may be the one the device used; the outcome below covers all of them.
+    }
+  }
+  return { status: "failed", detail: `no key pair of ${remoteParty} and ${apdu.originator} decrypts the payload` };
 }
 
 /** Rebuilds the whole message from its decoded parts, the payload re-encoded from its tree. */

@@ -27,6 +27,7 @@ describe("RTDS conformance", () => {
     expect(result.reencoded).toBe(true);
     expect(result.mac?.status).not.toBe("failed");
     expect(result.signature?.status).not.toBe("failed");
+    expect(result.decryption?.status).not.toBe("failed");
   });
 
   afterAll(() => {
@@ -43,8 +44,8 @@ function formatTable(all: readonly ConformanceResult[]): string {
   }
 
   const lines = [
-    "| use case | kind | files | decoded | re-encoded | MAC verified | signature verified | crypto not checked |",
-    "|---|---|---|---|---|---|---|---|",
+    "| use case | kind | files | decoded | re-encoded | MAC verified | signature verified | decrypted | crypto not checked |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const [key, group] of [...groups].sort()) {
     const [useCase, kind] = key.split("\t");
@@ -57,7 +58,7 @@ function formatTable(all: readonly ConformanceResult[]): string {
 
   const reasons = new Map<string, number>();
   for (const result of all) {
-    for (const check of [result.mac, result.signature]) {
+    for (const check of [result.mac, result.signature, result.decryption]) {
       if (check?.status === "unchecked") reasons.set(check.reason, (reasons.get(check.reason) ?? 0) + 1);
     }
   }
@@ -68,11 +69,21 @@ function formatTable(all: readonly ConformanceResult[]): string {
 
 function row(group: readonly ConformanceResult[]): string {
   const count = (predicate: (result: ConformanceResult) => boolean) => group.filter(predicate).length;
-  const ratio = (status: "mac" | "signature") => {
+  const ratio = (status: "mac" | "signature" | "decryption") => {
     const present = count((result) => result[status] !== undefined);
     return `${count((result) => result[status]?.status === "verified")}/${present}`;
   };
-  const unchecked = count((result) => result.mac?.status === "unchecked" || result.signature?.status === "unchecked");
+  const unchecked = count((result) =>
+    [result.mac, result.signature, result.decryption].some((check) => check?.status === "unchecked"),
+  );
 
-  return [group.length, count((r) => r.decoded), count((r) => r.reencoded), ratio("mac"), ratio("signature"), unchecked].join(" | ");
+  return [
+    group.length,
+    count((result) => result.decoded),
+    count((result) => result.reencoded),
+    ratio("mac"),
+    ratio("signature"),
+    ratio("decryption"),
+    unchecked,
+  ].join(" | ");
 }

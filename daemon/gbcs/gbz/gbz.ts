@@ -87,6 +87,17 @@ export function decodeGbzPayload(bytes: Uint8Array, base = 0): GbzPayload {
   return { form: "components", components };
 }
 
+/**
+ * Decodes the alert data of a GBZ alert as a run of components without a count, as GCS53 sends them. Raises
+ * when the data is not a whole number of components, as with the two raw bytes of a MIIWA alert.
+ */
+export function decodeGbzAlertComponents(alert: GbzAlert): GbzComponent[] {
+  const reader: ByteReader = new ByteReader(alert.data, "GBZ alert data");
+  const components: GbzComponent[] = [];
+  while (reader.remaining > 0) components.push(readComponent(reader));
+  return components;
+}
+
 /** Decodes a GBZ alert payload that fills `bytes` exactly. */
 export function decodeGbzAlert(bytes: Uint8Array, base = 0): GbzAlert {
   const reader: ByteReader = new ByteReader(bytes, "GBZ alert", base);
