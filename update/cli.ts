@@ -136,7 +136,7 @@ function clientFrom(dir: string, values: Values): UpdateClient {
   });
 }
 
-/** The report without the raw custom objects, for people to read. */
+/** Returns the report without the raw custom objects, for people to read. */
 function summarize(report: CheckReport): unknown {
   const version = (release: { version: string; counter: number } | undefined) => (release === undefined ? null : `${release.version} (counter ${release.counter})`);
   const decision = report.decision;

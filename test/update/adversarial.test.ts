@@ -20,6 +20,7 @@ import {
   PinnedVersionNotFound,
   ReleaseFieldMismatch,
   ReleaseNotApplicable,
+  ReleaseRevoked,
   Rollback,
   ThresholdNotMet,
   UpdateError,
@@ -302,7 +303,7 @@ function unchangedRoles(h: Harness, before: ReturnType<Harness["stored"]>, advan
   return now;
 }
 
-/** The own fields of an error, without the message and stack. */
+/** Returns the own fields of an error, without the message and stack. */
 function fieldsOf(error: Error): Record<string, unknown> {
   const { message: _message, stack: _stack, ...fields } = { ...error } as Record<string, unknown>;
   return fields;
@@ -326,8 +327,8 @@ describe("endless data", () => {
 
     await rejection(() => h.client().check());
 
-    // The server produces chunks only as the client reads; socket buffers let it run a few MB ahead
-    // (4.8 MB seen on loopback), so a count far below 1 GB shows the client stopped reading.
+    // The server produces chunks only as the client reads. Socket buffers let it run a few MB ahead
+    // (4.8 MB seen on loopback), so a count far below 1 GB shows that the client stopped reading.
     expect(h.server.streamedBytes).toBeLessThan(50_000_000);
   });
 });
@@ -776,6 +777,37 @@ describe("pinning and channels", () => {
     const plan = await client.plan();
 
     expect(plan).toMatchObject({ action: "install", downgrade: false, target: { name: "current/boxd-2.5.0.img" } });
+  });
+
+  test("revoked release is never planned", async () => {
+    const h = setUp();
+    h.repo.revokeRelease("2.4.0", "corrupts meter data");
+    h.publish();
+    const client = h.client({ running: { version: "2.4.0", counter: 24 } });
+
+    const report = await client.pin("2.4.0");
+    const error = await rejection(() => client.plan());
+
+    expect(report.installedRevoked).toBe(true);
+    expect(report.latest?.version).toBe("2.3.1");
+    expect(error).toBeInstanceOf(ReleaseRevoked);
+    expect(fieldsOf(error)).toEqual(fieldsOf(new ReleaseRevoked("2.4.0", "corrupts meter data")));
+  });
+
+  test("config patch floor moves per DUIS/GBCS pair", async () => {
+    const h = setUp();
+    h.addRelease({ version: "1.0.0", counter: 1, kind: "config-patch" });
+    h.addRelease({ version: "9.0.0", counter: 9, kind: "config-patch", duisVersions: ["4.0"], gbcsVersions: ["3.2"] });
+    h.publish();
+    const client = h.client();
+
+    const planned = await client.planConfigPatches();
+    client.recordInstalled(planned[0]!);
+    const afterRecord = await client.planConfigPatches();
+
+    expect(planned.map((target) => target.name)).toEqual(["current/config-1.0.0.json"]);
+    expect(client.state().patchFloors).toEqual({ "config-patch:duis-5.1:gbcs-4.0": 1 });
+    expect(afterRecord).toEqual([]);
   });
 
   test("recordInstalled rejects an unsigned downgrade", async () => {

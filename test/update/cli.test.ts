@@ -4,7 +4,7 @@ import { HARDWARE_ID, createHarness, type Harness } from "./harness.ts";
 
 let harness: Harness | undefined;
 
-/** The command line uses the real clock, so the repository is re-signed at the real time. */
+/** Creates a harness re-signed at the real time, because the command line uses the real clock. */
 function setUp(): Harness {
   harness = createHarness();
   harness.clock.now = new Date();

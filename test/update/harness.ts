@@ -1,8 +1,8 @@
 /**
- * Test harness for the update client: a vendor repository made with the
- * vendor tool's library in a temp folder, served over real HTTP on
- * 127.0.0.1 (port 0), with a controllable clock, a request log and fault
- * injection (replace, delete or endlessly stream any published path).
+ * Test harness for the update client. A vendor repository is made with the
+ * vendor tool's library in a temp folder and served over real HTTP on
+ * 127.0.0.1 (port 0). Tests control the clock, read the request log, and
+ * inject faults: replace, fail or endlessly stream any published path.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -176,7 +176,7 @@ export function signedOf(harness: Harness, name: string): JsonObject {
   return (parseStrictJson(harness.published(name)) as JsonObject).signed as JsonObject;
 }
 
-/** How to forge one role of a chain served as overrides. */
+/** Changes to one role of a forged chain served as overrides. */
 export interface Forge {
   /** Edits the `signed` object before signing. */
   edit?: (signed: JsonObject) => void;
@@ -224,14 +224,14 @@ export function serveForgedChain(harness: Harness, forges: Partial<Record<"targe
   return { targets: targets.version as number, snapshot: snapshot.version as number, timestamp: timestamp.version as number };
 }
 
-function forge(harness: Harness, role: TopLevelRole, signed: JsonObject, how: Forge | undefined): Uint8Array {
-  how?.edit?.(signed);
-  let bytes = signEnvelope(signed, how?.signers ?? harness.repo.keysOf(role));
+function forge(harness: Harness, role: TopLevelRole, signed: JsonObject, changes: Forge | undefined): Uint8Array {
+  changes?.edit?.(signed);
+  let bytes = signEnvelope(signed, changes?.signers ?? harness.repo.keysOf(role));
 
-  if (how?.envelope !== undefined) {
+  if (changes?.envelope !== undefined) {
     const envelope = JSON.parse(new TextDecoder().decode(bytes));
-    how.envelope(envelope);
+    changes.envelope(envelope);
     bytes = new TextEncoder().encode(JSON.stringify(envelope));
   }
-  return how?.bytes === undefined ? bytes : how.bytes(bytes);
+  return changes?.bytes === undefined ? bytes : changes.bytes(bytes);
 }

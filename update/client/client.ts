@@ -39,9 +39,9 @@ export interface UpdateClientOptions {
 }
 
 /**
- * What the installer takes: one verified target. `custom` is the signed
- * custom object with the main release fields also at its top level
- * (`version`, `counter`, `kind`, `channel`), as the installer reads them there.
+ * The installer's input: one verified target. `custom` is the signed
+ * custom object with the main release fields copied to its top level
+ * (`version`, `counter`, `kind`, `channel`), where the installer reads them.
  */
 export interface TargetPlan {
   name: string;
@@ -73,7 +73,7 @@ export interface CheckReport {
   latest: Release | undefined;
   /** Releases of the channel above the pin; empty when nothing is pinned. */
   newerThanPin: Release[];
-  /** What `plan()` would do now, or the caller error it would raise for the pin. */
+  /** The decision `plan()` would make now, or the caller error it would raise for the pin. */
   decision: Decision | { action: "error"; error: CallerError };
   configPatches: Release[];
   installedRevoked: boolean;

@@ -1,7 +1,7 @@
 /**
  * Releases as the vendor signs them: the `custom.boxd` object of a TUF
- * target. TUF authenticates the bytes; these fields say what the bytes are
- * and for whom, and the client checks them before offering a target.
+ * target. TUF authenticates the bytes. These fields describe the release
+ * and the devices it is for, and the client checks them before offering it.
  *
  * Target names are `<channel>/<file>`, and `custom.boxd.channel` must equal
  * the first path segment, so a target signed for `upcoming` cannot be

@@ -14,7 +14,7 @@
 import { DowngradeRefused, PinnedVersionNotFound, ReleaseNotApplicable, ReleaseRevoked } from "../tuf/errors.ts";
 import { floorKey, type Channel, type Release } from "./release.ts";
 
-/** What this box is: the values release fields are matched against. */
+/** Values of this box that release fields are matched against. */
 export interface DeviceProfile {
   hardwareId: string;
   /** DUIS versions the box emulates now; config patches for these apply. */
@@ -57,7 +57,7 @@ export function channelReleases(input: Pick<SelectionInput, "releases" | "channe
 
 /**
  * Decides the next full release. With `confirmDowngrade` a signed downgrade
- * becomes an install; without it, the decision asks for confirmation.
+ * becomes an install, and without it the decision is "confirm-downgrade".
  * Throws a CallerError when the pinned version cannot be installed.
  */
 export function decideFullRelease(input: SelectionInput, confirmDowngrade: boolean): Decision {
@@ -113,7 +113,7 @@ function latestOfChannel(input: SelectionInput): Release | undefined {
   return channelReleases(input)[0];
 }
 
-/** The pinned full release of the followed channel; a pin that cannot be installed is the caller's error. */
+/** Returns the pinned full release of the followed channel, or throws a CallerError when it cannot be installed. */
 function pinnedRelease(input: SelectionInput, pin: string): Release {
   const matches = input.releases.filter((release) => release.kind === "full" && release.channel === input.channel && release.version === pin);
   if (matches.length === 0) {

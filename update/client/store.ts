@@ -65,8 +65,8 @@ export class TimeFloor {
   read(): Date | undefined {
     if (!existsSync(this.path)) return undefined;
 
-    // A damaged file reads as no floor: it is written atomically, so only tampering damages it,
-    // and whoever can tamper with it can also delete it.
+    // A damaged file reads as no floor. It is written atomically, so only tampering damages it,
+    // and an attacker who can damage it can also delete it.
     let stored: { latestKnownTime?: unknown };
     try {
       stored = JSON.parse(readFileSync(this.path, "utf8")) as { latestKnownTime?: unknown };

@@ -1,6 +1,6 @@
 /**
  * Settings and fixed values of the TUF trust core (TUF specification
- * v1.0.34). Every limit carries its unit in its name.
+ * v1.0.34). Each limit states its unit.
  */
 
 /** The TUF specification major version this client implements. */
@@ -13,7 +13,7 @@ export const SPEC_VERSION = "1.0.34";
 export const TOP_LEVEL_ROLES = ["root", "timestamp", "snapshot", "targets"] as const;
 export type TopLevelRole = (typeof TOP_LEVEL_ROLES)[number];
 
-/** Hash algorithms this client can check; TUF step 6 fails a target listing only others. */
+/** Hash algorithms this client can check. TUF 5.7 fails a target that lists only other algorithms. */
 export const SUPPORTED_HASH_ALGORITHMS = ["sha256", "sha512"] as const;
 export type HashAlgorithm = (typeof SUPPORTED_HASH_ALGORITHMS)[number];
 
@@ -31,7 +31,7 @@ export interface TrustLimits {
   maxRootRotations: number;
 }
 
-/** Defaults, the same as python-tuf and go-tuf use. */
+/** Defaults, equal to those of python-tuf and go-tuf. */
 export const DEFAULT_TRUST_LIMITS: TrustLimits = {
   rootMaxBytes: 512_000,
   timestampMaxBytes: 16_384,
@@ -40,7 +40,7 @@ export const DEFAULT_TRUST_LIMITS: TrustLimits = {
   maxRootRotations: 256,
 };
 
-/** Keys of a P-256 SubjectPublicKeyInfo before the 65-byte uncompressed point (RFC 5480). */
+/** DER bytes of a P-256 SubjectPublicKeyInfo that precede the 65-byte uncompressed point (RFC 5480). */
 export const P256_SPKI_PREFIX_HEX = "3059301306072a8648ce3d020106082a8648ce3d030107034200";
 
 /** The `expires` format TUF requires: UTC, whole seconds. */

@@ -9,9 +9,9 @@
  *   threshold of the trusted root's keys and of its own keys.
  * - 5.3.11: if the timestamp or snapshot keys changed, the stored timestamp
  *   and snapshot are dropped (fast-forward recovery).
- * - 5.4-5.6: timestamp, snapshot, targets in that order; each signed by a
- *   threshold of unique keys, not expired, and bound to its parent by
- *   version and (when listed) length and hashes.
+ * - 5.4-5.6: timestamp, snapshot and targets load in that order. Each is
+ *   signed by a threshold of unique keys and not expired. Each is bound to
+ *   its parent by version, and by length and hashes when the parent lists them.
  * - Stored copies serve as rollback baselines even when they have expired.
  * Methods throw a RepositoryError on bad data and leave the set as it was.
  *
