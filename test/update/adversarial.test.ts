@@ -637,6 +637,19 @@ describe("release floor", () => {
     expect(client.state().installed).toEqual({ version: "1.2.0", counter: 12 });
   });
 
+  test("16 floor follows a newer running release", async () => {
+    const h = setUp();
+    const planned = await h.client().plan();
+    if (planned.action !== "install") throw new Error(`expected an install plan, got ${planned.action}`);
+    h.client().recordInstalled(planned.target);
+    const reflashed = h.client({ running: { version: "2.6.0", counter: 26 } });
+
+    const report = await reflashed.check();
+
+    expect(report.installed).toEqual({ version: "2.6.0", counter: 26 });
+    expect(report.decision).toMatchObject({ action: "none", reason: "channel-behind-installed", latest: { version: "2.4.0" } });
+  });
+
   test("16 lower counter with a signed downgrade needs confirmation", async () => {
     const h = setUp({ skipReleases: true });
     h.addRelease({ version: "1.1.0", counter: 11, downgradeFrom: [12] });
@@ -763,8 +776,10 @@ describe("pinning and channels", () => {
     expect(waiting.decision).toMatchObject({ action: "none", reason: "channel-behind-installed", latest: { version: "2.4.0" } });
     expect(waitingPlan).toMatchObject({ action: "none", reason: "channel-behind-installed" });
     expect(offered).toMatchObject({ action: "confirm-downgrade", target: { name: "current/boxd-2.4.0.img" } });
+    // recordInstalled runs once the new release is committed, so the box now runs 2.4.0.
+    const afterReboot = h.client({ running: { version: "2.4.0", counter: 24 } });
     expect(confirmed.downgrade).toBe(true);
-    expect(client.state().installed).toEqual({ version: "2.4.0", counter: 24 });
+    expect(afterReboot.state().installed).toEqual({ version: "2.4.0", counter: 24 });
   });
 
   test("30 back to current installs once current catches up", async () => {

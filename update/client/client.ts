@@ -120,8 +120,18 @@ export class UpdateClient {
     writeFileAtomic(path, rootBytes, 0o644);
   }
 
+  /**
+   * Returns the stored choices and floor. The floor is never below the
+   * running release, so a box reflashed by hand to a newer release is not
+   * offered an older one as an update.
+   */
   state(): ClientState {
-    return this.stateFile.read(this.options.running);
+    const running = this.options.running;
+    const stored = this.stateFile.read(running);
+    if (running.counter > stored.installed.counter) {
+      return { ...stored, installed: running };
+    }
+    return stored;
   }
 
   /** Refreshes metadata and reports what is available for the channel and pin. */
@@ -189,8 +199,10 @@ export class UpdateClient {
   }
 
   /**
-   * Records a committed install and moves its floor. Throws DowngradeRefused
-   * for a full release below the floor that no signed downgrade covers.
+   * Records a committed install and moves its floor. Call it from the new
+   * release once it passed its health check, because until then the running
+   * release keeps the floor up. Throws DowngradeRefused for a full release
+   * below the floor that no signed downgrade covers.
    */
   recordInstalled(target: TargetPlan): void {
     const state = this.state();
