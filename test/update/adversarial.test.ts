@@ -241,6 +241,13 @@ const refreshFailures: FailureCase[] = [
     expected: (h) => new DownloadTooLarge(`${h.server.baseUrl}/metadata/timestamp.json`, 16_384, "timestampMaxBytes"),
   },
   {
+    name: "next root served as an endless stream",
+    attack: (h) => {
+      h.server.overrides.set("metadata/2.root.json", { kind: "stream", total: 100_000_000, declareLength: false });
+    },
+    expected: (h) => new DownloadTooLarge(`${h.server.baseUrl}/metadata/2.root.json`, 512_000, "rootMaxBytes"),
+  },
+  {
     name: "next root answered with a server error",
     attack: (h) => {
       h.server.overrides.set("metadata/2.root.json", { kind: "status", status: 500 });
