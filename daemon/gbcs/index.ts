@@ -73,6 +73,7 @@ export {
   type DlmsApdu,
   decodeDlmsApdu,
   encodeDlmsApdu,
+  invokeIdFor,
 } from "./dlms/apdu.ts";
 export { ACTION_RESULTS, DATA_ACCESS_RESULTS, DataTag, DlmsApduTag } from "./dlms/constants.ts";
 export { decodeData, type DlmsData, encodeData } from "./dlms/data.ts";
@@ -102,3 +103,4 @@ export {
   type ProtectedAttributesRequest,
   readProtectedAttributesRequest,
 } from "./use-cases/protected-attributes.ts";
+export { type AlertFields, buildAlert, buildDlmsAlertContent } from "./use-cases/alerts.ts";

@@ -45,6 +45,9 @@ export function checkMac(message: GbcsMessage, pair: KeyAgreementPair): boolean 
 
 /** Raises {@link GbcsMacMismatchError} unless the message carries a MAC that matches the key pair. */
 export function verifyMac(message: GbcsMessage, pair: KeyAgreementPair): void {
+  if (message.mac === undefined) {
+    throw new GbcsDecodeError("GBCS message", "MAC", 0, "missing: the message starts with DF, not a DD MAC wrapper");
+  }
   if (checkMac(message, pair)) return;
 
   const { apdu } = message;

@@ -187,6 +187,12 @@ describe("other-information encoding", () => {
       kaCertificate: fromHex("3000"),
     }],
     ["message code above 0xFFFF", { messageCode: 0x10000 }],
+    ["certificate of 8 bytes", {
+      messageCode: 1,
+      supplementaryRemotePartyId: parseEui64(SUPPLIER),
+      supplementaryRemotePartyCounter: 1n,
+      kaCertificate: new Uint8Array(8),
+    }],
   ])("%s is a usage error", (_name, info) => {
     const error = caught(() => encodeOtherInformation(info));
 

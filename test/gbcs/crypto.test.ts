@@ -10,6 +10,7 @@ import {
   encodeGeneralSigning,
   encryptPayload,
   fromHex,
+  GbcsDecodeError,
   GbcsDecryptionError,
   GbcsMacMismatchError,
   GbcsSignatureInvalidError,
@@ -146,6 +147,19 @@ describe("ECS52 MAC", () => {
     expect(() => verifyMac(decodeMessage(bytes), { privateKey: supplierKa(), publicKey: a0KaPublic() })).toThrow(
       GbcsMacMismatchError,
     );
+  });
+
+  test("bare DF message has no MAC to verify", () => {
+    const message = decodeMessage(readVector("1.7_ECS05/ECS05_1.7_SUCCESS_RESPONSE_GBCS.HEX"));
+    let caught: unknown;
+    try {
+      verifyMac(message, { privateKey: supplierKa(), publicKey: a0KaPublic() });
+    } catch (error) {
+      caught = error;
+    }
+
+    expect(caught).toBeInstanceOf(GbcsDecodeError);
+    expect((caught as GbcsDecodeError).field).toBe("MAC");
   });
 
   test("device re-creates the success response byte for byte", () => {

@@ -195,6 +195,10 @@ export function encodeOtherInformation(info: OtherInformation): Uint8Array {
   const hasCertificate = info.kaCertificate !== undefined;
   const needsCounter = hasOriginatorCounter || hasCertificate;
 
+  // A certificate of 8 bytes or fewer would give a length of 26 or less, which decodes as other fields.
+  if (info.kaCertificate !== undefined && info.kaCertificate.length <= 8) {
+    throw new GbcsUsageError("kaCertificate", `expected a DER certificate, got ${info.kaCertificate.length} bytes`);
+  }
   if (hasOriginatorCounter && hasCertificate) {
     throw new GbcsUsageError("otherInfo", "carries a supplementary originator counter or a KA certificate, not both");
   }

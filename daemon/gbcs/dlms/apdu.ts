@@ -1,6 +1,6 @@
 import { ByteReader, concatBytes, encodeBerLength, encodeUint16, encodeUint32 } from "../bytes.ts";
 import { GbcsUsageError } from "../errors.ts";
-import { AccessRequestKind, AccessResponseKind, DlmsApduTag, OBIS_LENGTH } from "./constants.ts";
+import { AccessRequestKind, AccessResponseKind, DlmsApduTag, INVOKE_ID_HIGH_BYTE, OBIS_LENGTH } from "./constants.ts";
 import { type DlmsData, encodeData, readData } from "./data.ts";
 
 /** COSEM attribute or method reference: interface class, OBIS instance and attribute or method index. */
@@ -74,6 +74,11 @@ const RESPONSE_KINDS: Record<number, AccessResponseSpecification["kind"]> = {
 };
 
 const DATE_TIME_LENGTH = 12;
+
+/** Returns the long-invoke-id-and-priority GBCS uses for a message with this originator counter. */
+export function invokeIdFor(originatorCounter: bigint): number {
+  return ((INVOKE_ID_HIGH_BYTE << 24) | Number(originatorCounter & 0xff_ffffn)) >>> 0;
+}
 
 /** Decodes an Access-Request, Access-Response or Data-Notification that fills `bytes` exactly. */
 export function decodeDlmsApdu(bytes: Uint8Array, base = 0): DlmsApdu {

@@ -36,6 +36,12 @@ export const DataTag = {
   dontCare: 255,
 } as const;
 
+/**
+ * High byte of the long-invoke-id-and-priority in GBCS xDLMS APDUs. Every RTDS 4.5.0 DLMS APDU (472 of them)
+ * carries 0x20 here and the low 24 bits of the grouping header's originator counter below it.
+ */
+export const INVOKE_ID_HIGH_BYTE = 0x20;
+
 /** Choice tags of an Access-Request specification. */
 export const AccessRequestKind = {
   get: 1,

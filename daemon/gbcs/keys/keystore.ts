@@ -72,7 +72,10 @@ export class KeyStore {
 
     const entries: KeyStoreEntry[] = [];
     for (const [euiText, usages] of Object.entries(json)) {
-      const eui = parseEui64(euiText, `key store EUI "${euiText}"`);
+      if (!/^[0-9a-fA-F]{16}$/.test(euiText)) {
+        throw new KeyStoreError(source, `key "${euiText}" is not an EUI-64 of 16 hex digits`);
+      }
+      const eui = parseEui64(euiText);
       if (!isRecord(usages)) throw new KeyStoreError(source, `entry ${euiText} must be an object`);
 
       for (const [usage, serials] of Object.entries(usages)) {
