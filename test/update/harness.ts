@@ -11,6 +11,7 @@ import { setLogLevel } from "../../daemon/log.ts";
 import { UpdateClient, type UpdateClientOptions } from "../../update/client/client.ts";
 import { HttpFetcher } from "../../update/client/fetcher.ts";
 import type { TopLevelRole } from "../../update/tuf/consts.ts";
+import { UpdateError } from "../../update/tuf/errors.ts";
 import { parseStrictJson, type JsonObject } from "../../update/tuf/json.ts";
 import { signEnvelope, type SigningKey } from "../../update/vendor/keys.ts";
 import { type CreateOptions, type ReleaseInput, VendorRepository, expiresAt, metaOf } from "../../update/vendor/repository.ts";
@@ -234,4 +235,32 @@ function forge(harness: Harness, role: TopLevelRole, signed: JsonObject, changes
     bytes = new TextEncoder().encode(JSON.stringify(envelope));
   }
   return changes?.bytes === undefined ? bytes : changes.bytes(bytes);
+}
+
+/** Runs `action` and returns the UpdateError it raised; fails the test when it succeeds. */
+export async function rejection(action: () => Promise<unknown>): Promise<UpdateError> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof UpdateError) return error;
+    throw error;
+  }
+  throw new Error("expected an UpdateError, but the call succeeded");
+}
+
+/** Returns the own fields of an error, without the message and stack. */
+export function fieldsOf(error: Error): Record<string, unknown> {
+  const { message: _message, stack: _stack, ...fields } = { ...error } as Record<string, unknown>;
+  return fields;
+}
+
+/** Returns the version of the client's stored copy of `role`, or undefined when there is none. */
+export function storedVersion(h: Harness, role: TopLevelRole): number | undefined {
+  const text = h.stored()[role];
+  return text === undefined ? undefined : (JSON.parse(text).signed.version as number);
+}
+
+/** Returns the target paths the client requested from the server. */
+export function targetRequests(h: Harness): string[] {
+  return h.server.requests.filter((path) => path.startsWith("targets/"));
 }
