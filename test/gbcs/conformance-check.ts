@@ -40,7 +40,10 @@ export interface VectorFile {
 }
 
 /** Outcome of one crypto check: passed, failed, or skipped with the reason no key allowed it. */
-export type CheckOutcome = { status: "verified" } | { status: "failed"; detail: string } | { status: "unchecked"; reason: string };
+export type CheckOutcome =
+  | { status: "verified"; deviceSide?: boolean }
+  | { status: "failed"; detail: string }
+  | { status: "unchecked"; reason: string };
 
 export interface ConformanceResult {
   file: VectorFile;
@@ -224,20 +227,22 @@ function checkMessageMac(message: GbcsMessage, keys: KeyRing): CheckOutcome {
   if (isCommand) remoteParty = keys.isDevice(apdu.originator) ? apdu.originator : ACB_EUI;
   const device = isCommand ? apdu.recipient : apdu.originator;
 
-  const pairs = [
-    ...keys.kaPrivateKeys(remoteParty).flatMap((own) => keys.kaPublicKeys(device).map((peer) => ({ own, peer }))),
-    ...keys.kaPrivateKeys(device).flatMap((own) => keys.kaPublicKeys(remoteParty).map((peer) => ({ own, peer }))),
-  ];
-  if (pairs.length === 0) {
+  const remoteSide = keys.kaPrivateKeys(remoteParty).flatMap((own) => keys.kaPublicKeys(device).map((peer) => ({ own, peer })));
+  const deviceSide = keys.kaPrivateKeys(device).flatMap((own) => keys.kaPublicKeys(remoteParty).map((peer) => ({ own, peer })));
+  if (remoteSide.length + deviceSide.length === 0) {
     return {
       status: "unchecked",
       reason: `no KA private key of ${remoteParty} with a KA certificate of ${device}, or the reverse`,
     };
   }
 
-  const match = pairs.some(({ own, peer }) => checkMac(message, { privateKey: own.key, publicKey: peer.key }));
-  if (match) return { status: "verified" };
-  return { status: "failed", detail: `MAC matches none of ${pairs.length} key pairs of ${remoteParty} and ${device}` };
+  const matches = (pair: { own: { key: KeyObject }; peer: { key: KeyObject } }) =>
+    checkMac(message, { privateKey: pair.own.key, publicKey: pair.peer.key });
+  const byDevice = deviceSide.some(matches);
+  if (byDevice || remoteSide.some(matches)) return { status: "verified", deviceSide: byDevice };
+
+  const count = remoteSide.length + deviceSide.length;
+  return { status: "failed", detail: `MAC matches none of ${count} key pairs of ${remoteParty} and ${device}` };
 }
 
 function checkSignature(message: GbcsMessage, keys: KeyRing): CheckOutcome {

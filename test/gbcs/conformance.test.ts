@@ -44,8 +44,8 @@ function formatTable(all: readonly ConformanceResult[]): string {
   }
 
   const lines = [
-    "| use case | kind | files | decoded | re-encoded | MAC verified | signature verified | decrypted | crypto not checked |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| use case | kind | files | decoded | re-encoded | MAC verified | of which device side | signature verified | decrypted | crypto not checked |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const [key, group] of [...groups].sort()) {
     const [useCase, kind] = key.split("\t");
@@ -82,6 +82,7 @@ function row(group: readonly ConformanceResult[]): string {
     count((result) => result.decoded),
     count((result) => result.reencoded),
     ratio("mac"),
+    count((result) => result.mac?.status === "verified" && result.mac.deviceSide === true),
     ratio("signature"),
     ratio("decryption"),
     unchecked,
