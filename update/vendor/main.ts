@@ -7,7 +7,7 @@ import { CHANNELS, type Channel } from "../client/release.ts";
 import { TOP_LEVEL_ROLES, type TopLevelRole } from "../tuf/consts.ts";
 import { UpdateError } from "../tuf/errors.ts";
 import { KEY_TYPES, type KeyType } from "./keys.ts";
-import { VendorRepository, type RoleSetup } from "./repository.ts";
+import { DEFAULT_EXPIRY_DAYS, VendorRepository, type RoleSetup } from "./repository.ts";
 
 const HELP = `Usage: bun update/vendor/main.ts <command> --repo DIR [options]
 
@@ -44,7 +44,10 @@ Commands:
   publish          Sign and write targets, snapshot and timestamp.
   --help           Show this text.
 
-Each change to targets takes effect on boxes after the next publish.`;
+Each change to targets takes effect on boxes after the next publish.
+Signed metadata expires after: root ${DEFAULT_EXPIRY_DAYS.root} days, targets ${DEFAULT_EXPIRY_DAYS.targets}, snapshot ${DEFAULT_EXPIRY_DAYS.snapshot},
+timestamp ${DEFAULT_EXPIRY_DAYS.timestamp}. Run publish more often than the timestamp expires, or boxes
+reject the repository as expired; run resign-root before root expires.`;
 
 const OPTIONS = {
   repo: { type: "string" },
