@@ -5,7 +5,10 @@
  * installer downloads it by URL, length and sha256, then calls
  * `recordInstalled()` once the new release is committed.
  */
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { logger } from "../../daemon/log.ts";
+import { writeFileAtomic } from "../../daemon/state/atomic.ts";
 import { DEFAULT_TRUST_LIMITS, type TrustLimits } from "../tuf/consts.ts";
 import { CallerError, DowngradeRefused, RepositoryError, UpdateError } from "../tuf/errors.ts";
 import type { JsonObject } from "../tuf/json.ts";
@@ -16,9 +19,6 @@ import { floorKey, parseRelease, requireSemver, type Channel, type Release } fro
 import { channelReleases, decideConfigPatches, decideFullRelease, type Decision, type DeviceProfile, type InstalledRelease } from "./select.ts";
 import { ClientStateFile, type AutoInstall, type ClientState } from "./state.ts";
 import { MetadataStore, TimeFloor, type TimeFloorSettings } from "./store.ts";
-import { writeFileAtomic } from "../../daemon/state/atomic.ts";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 
 const log = logger("update.client");
 
@@ -228,7 +228,7 @@ export class UpdateClient {
   }
 
   private async refresh(): Promise<Verified> {
-    let outcome;
+    let outcome: Awaited<ReturnType<typeof refreshMetadata>>;
     try {
       outcome = await refreshMetadata({
         store: this.store,
