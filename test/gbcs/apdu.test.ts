@@ -171,6 +171,18 @@ describe("General Signing decode errors", () => {
   });
 });
 
+test("other-information error offset points into the field", () => {
+  const bytes = encodeGeneralSigning(base);
+  bytes[30] = 3; // other-information length 3, one byte more than the message code
+  const shifted = fromHex(toHex(bytes.subarray(0, 33)) + "00" + toHex(bytes.subarray(33)));
+
+  const error = caught(() => decodeGeneralSigning(shifted)) as GbcsDecodeError;
+
+  expect(error).toBeInstanceOf(GbcsDecodeError);
+  expect(error.structure).toBe("other-information");
+  expect(error.offset).toBe(31);
+});
+
 describe("other-information encoding", () => {
   test.each([
     ["counter without remote party ID", { messageCode: 1, supplementaryRemotePartyCounter: 1n }],

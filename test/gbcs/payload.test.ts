@@ -40,6 +40,8 @@ describe("DLMS data", () => {
     ["long64-unsigned", { type: "long64-unsigned", value: 2n ** 63n }, "158000000000000000"],
     ["enum", { type: "enum", value: 2 }, "1602"],
     ["bcd", { type: "bcd", value: 0x12 }, "0D12"],
+    ["delta-long", { type: "delta-long", value: -300 }, "1DFED4"],
+    ["delta-double-long-unsigned", { type: "delta-double-long-unsigned", value: 7 }, "2100000007"],
     ["octet-string", { type: "octet-string", value: fromHex("0123ABCD") }, "09040123ABCD"],
     ["visible-string", { type: "visible-string", value: fromHex("4142") }, "0A024142"],
     ["utf8-string", { type: "utf8-string", value: fromHex("C3A9") }, "0C02C3A9"],

@@ -58,7 +58,10 @@ export type SignatureField =
   | { form: "empty" }
   | { form: "ecdsa"; value: Uint8Array };
 
-/** A decoded General Signing APDU with the exact bytes it was read from. */
+/**
+ * A decoded General Signing APDU with the exact bytes it was read from. Byte fields (content, date-time,
+ * certificate) are views into the input, so a caller that reuses the input buffer must copy them first.
+ */
 export interface DecodedGeneralSigning {
   apdu: GeneralSigning;
   /** The whole APDU from `DF` through the signature field, the input of the MAC. */
@@ -96,9 +99,8 @@ export function decodeGeneralSigning(bytes: Uint8Array, base = 0): DecodedGenera
 
   const dateTime = readDateTime(reader);
 
-  const otherInfoStart = reader.offset;
   const otherInfoBytes = reader.lengthPrefixed("other-information");
-  const otherInfo = decodeOtherInformation(otherInfoBytes, base + otherInfoStart);
+  const otherInfo = decodeOtherInformation(otherInfoBytes, reader.absoluteOffset - otherInfoBytes.length);
 
   const content = reader.lengthPrefixed("content");
   const contentOffset = reader.absoluteOffset - content.length;

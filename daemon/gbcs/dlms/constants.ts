@@ -33,6 +33,12 @@ export const DataTag = {
   dateTime: 25,
   date: 26,
   time: 27,
+  deltaInteger: 28,
+  deltaLong: 29,
+  deltaDoubleLong: 30,
+  deltaUnsigned: 31,
+  deltaLongUnsigned: 32,
+  deltaDoubleLongUnsigned: 33,
   dontCare: 255,
 } as const;
 

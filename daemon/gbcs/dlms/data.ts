@@ -12,7 +12,13 @@ export type SmallIntegerType =
   | "long-unsigned"
   | "double-long"
   | "double-long-unsigned"
-  | "enum";
+  | "enum"
+  | "delta-integer"
+  | "delta-long"
+  | "delta-double-long"
+  | "delta-unsigned"
+  | "delta-long-unsigned"
+  | "delta-double-long-unsigned";
 
 /** Types of a fixed byte size that are carried as raw bytes. */
 export type FixedBytesType = "float32" | "float64" | "date-time" | "date" | "time";
@@ -42,6 +48,12 @@ const SMALL_INTEGERS: Record<SmallIntegerType, { tag: number; size: 1 | 2 | 4; s
   "double-long": { tag: DataTag.doubleLong, size: 4, signed: true },
   "double-long-unsigned": { tag: DataTag.doubleLongUnsigned, size: 4, signed: false },
   enum: { tag: DataTag.enum, size: 1, signed: false },
+  "delta-integer": { tag: DataTag.deltaInteger, size: 1, signed: true },
+  "delta-long": { tag: DataTag.deltaLong, size: 2, signed: true },
+  "delta-double-long": { tag: DataTag.deltaDoubleLong, size: 4, signed: true },
+  "delta-unsigned": { tag: DataTag.deltaUnsigned, size: 1, signed: false },
+  "delta-long-unsigned": { tag: DataTag.deltaLongUnsigned, size: 2, signed: false },
+  "delta-double-long-unsigned": { tag: DataTag.deltaDoubleLongUnsigned, size: 4, signed: false },
 };
 
 const FIXED_BYTES: Record<FixedBytesType, { tag: number; size: number }> = {
