@@ -48,12 +48,14 @@ export { type Eui64, parseEui64 } from "./eui.ts";
 export { type KeyQuery, KeyStore, type KeyStoreEntry, type KeyUsage } from "./keys/keystore.ts";
 export { loadPrivateKey, loadPublicKey, publicKeyFromCertificate } from "./keys/pem.ts";
 export {
+  buildCommand,
   buildCommandFromSignedPreCommand,
   buildResponse,
   checkMac,
   decodeMessage,
   type DeviceMacKeys,
   type GbcsMessage,
+  type HeaderFields,
   openCommand,
   type ResponseFields,
   type SenderMacKeys,
@@ -77,7 +79,14 @@ export {
 } from "./dlms/apdu.ts";
 export { ACTION_RESULTS, DATA_ACCESS_RESULTS, DataTag, DlmsApduTag } from "./dlms/constants.ts";
 export { decodeData, type DlmsData, encodeData } from "./dlms/data.ts";
-export { ExtendedHeaderControl, GBZ_PROFILE_ID, ZIGBEE_EPOCH_OFFSET_SECONDS } from "./gbz/constants.ts";
+export {
+  ExtendedHeaderControl,
+  fromZigbeeUtcTime,
+  GBZ_PROFILE_ID,
+  toZigbeeUtcTime,
+  ZIGBEE_EPOCH_OFFSET_SECONDS,
+} from "./gbz/constants.ts";
+export { decodeDlmsDateTime, encodeDlmsDateTime } from "./dlms/date-time.ts";
 export {
   decodeGbzAlert,
   decodeGbzAlertComponents,
@@ -103,4 +112,4 @@ export {
   type ProtectedAttributesRequest,
   readProtectedAttributesRequest,
 } from "./use-cases/protected-attributes.ts";
-export { type AlertFields, buildAlert, buildDlmsAlertContent } from "./use-cases/alerts.ts";
+export { buildAlert, buildDlmsAlertContent } from "./use-cases/alerts.ts";

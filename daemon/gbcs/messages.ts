@@ -81,6 +81,37 @@ export function openCommand(bytes: Uint8Array, keys: DeviceMacKeys): GbcsMessage
   return message;
 }
 
+/** Fields of a grouping header that a command or an alert starts with. */
+export interface HeaderFields {
+  originator: Eui64;
+  recipient: Eui64;
+  /** Originator counter: for commands greater than every earlier one of the originator; for alerts the device's. */
+  counter: bigint;
+  messageCode: number;
+  content: Uint8Array;
+  /** DLMS date-time (12 bytes), for example the execution time of a future-dated command. */
+  dateTime?: Uint8Array;
+  otherInfo?: Omit<OtherInformation, "messageCode">;
+}
+
+/**
+ * Builds the grouping header of a command: CRA 1 and an empty (`00`) signature field. Without a signature it is
+ * also a pre-command as DCC Boxed 1.4.1 and later return it for CV 4. The DCC MAC-wraps a non-critical command
+ * with {@link wrapWithMac}, keyed by the access control broker KA private key and the device KA public key.
+ */
+export function buildCommand(fields: HeaderFields): GeneralSigning {
+  return {
+    cra: CraFlag.command,
+    originatorCounter: fields.counter,
+    originator: fields.originator,
+    recipient: fields.recipient,
+    dateTime: fields.dateTime,
+    otherInfo: { ...fields.otherInfo, messageCode: fields.messageCode },
+    content: fields.content,
+    signature: { form: "empty" },
+  };
+}
+
 /** Fields of a response that the command does not determine. */
 export interface ResponseFields {
   content: Uint8Array;

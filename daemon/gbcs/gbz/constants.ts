@@ -25,3 +25,13 @@ export const ZCL_MANUFACTURER_SPECIFIC = 0x04;
 
 /** Seconds from 1970-01-01 to 2000-01-01 UTC, the epoch of ZigBee UTCTime. */
 export const ZIGBEE_EPOCH_OFFSET_SECONDS = 946_684_800;
+
+/** Returns the ZigBee UTCTime (whole seconds since 2000-01-01 UTC) of an instant. */
+export function toZigbeeUtcTime(instant: Date): number {
+  return Math.floor(instant.getTime() / 1000) - ZIGBEE_EPOCH_OFFSET_SECONDS;
+}
+
+/** Returns the instant of a ZigBee UTCTime. */
+export function fromZigbeeUtcTime(seconds: number): Date {
+  return new Date((seconds + ZIGBEE_EPOCH_OFFSET_SECONDS) * 1000);
+}

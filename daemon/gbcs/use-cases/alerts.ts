@@ -1,29 +1,15 @@
 import { CraFlag } from "../apdu/constants.ts";
-import type { GeneralSigning, OtherInformation } from "../apdu/general-signing.ts";
+import type { GeneralSigning } from "../apdu/general-signing.ts";
 import { encodeDlmsApdu, invokeIdFor } from "../dlms/apdu.ts";
 import type { DlmsData } from "../dlms/data.ts";
 import { GbcsUsageError } from "../errors.ts";
-import type { Eui64 } from "../eui.ts";
-
-/** Fields of a device alert's grouping header. */
-export interface AlertFields {
-  /** The device that raises the alert. */
-  originator: Eui64;
-  /** The remote party that receives it, for example the supplier or the access control broker. */
-  recipient: Eui64;
-  /** The device's alert counter; GBCS requires it to increase with every alert the device sends. */
-  counter: bigint;
-  messageCode: number;
-  content: Uint8Array;
-  dateTime?: Uint8Array;
-  otherInfo?: Omit<OtherInformation, "messageCode">;
-}
+import type { HeaderFields } from "../messages.ts";
 
 /**
  * Builds the grouping header of a device alert: CRA 3 and an empty (`00`) signature field. Non-critical alerts
  * are MAC-wrapped with `wrapWithMac` (KDF mode alert); critical ones are signed with the device DS key instead.
  */
-export function buildAlert(fields: AlertFields): GeneralSigning {
+export function buildAlert(fields: HeaderFields): GeneralSigning {
   return {
     cra: CraFlag.alert,
     originatorCounter: fields.counter,
