@@ -77,6 +77,7 @@ export function openCommand(bytes: Uint8Array, keys: DeviceMacKeys): GbcsMessage
     throw new GbcsDecodeError("GBCS command", "CRA flag", 0, `expected 1 (command), got ${message.apdu.cra}`);
   }
 
+  // GBCS: a device discards a command whose MAC does not verify, before it looks at the content.
   verifyMac(message, { privateKey: keys.deviceKaPrivateKey, publicKey: keys.remoteKaPublicKey });
   return message;
 }

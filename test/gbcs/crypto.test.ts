@@ -31,7 +31,7 @@ const ECS52 = "11.2_ECS52/ECS52_11.2_SUCCESS";
 const publicOf = (eui: string, name: string) => orgKeys().publicKey({ eui, usage: "keyAgreement", name });
 
 describe("GBCS KDF", () => {
-  // Known answers of the GBCS KDF over the ZAZ1 keys; each is checked from both ECDH sides.
+  // Known-answer vectors of the GBCS KDF over the ZAZ1 keys. Each is checked from both ECDH sides.
   const cases = [
     {
       name: "command",

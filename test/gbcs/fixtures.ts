@@ -24,7 +24,7 @@ export function readVector(relativePath: string, root = RTDS_DIR): Uint8Array {
 
 let orgStore: KeyStore | undefined;
 
-/** The ZAZ1 organisation key store, loaded once per test process. */
+/** Returns the ZAZ1 organisation key store, loaded once per test process. */
 export function orgKeys(): KeyStore {
   orgStore ??= KeyStore.load(ORG_KEYSTORE_PATH);
   return orgStore;

@@ -83,6 +83,7 @@ export function decodeGeneralSigning(bytes: Uint8Array, base = 0): DecodedGenera
     reader.fail("tag", `expected 0xDF, got 0x${hex2(tag)}`);
   }
 
+  // GBCS grouping header: the transaction-id is the CRA flag and the 8-byte originator counter.
   const transactionIdLength = reader.u8("transaction-id length");
   if (transactionIdLength !== TRANSACTION_ID_LENGTH) {
     reader.fail("transaction-id length", `expected 9 (CRA flag and counter), got ${transactionIdLength}`);
@@ -94,6 +95,7 @@ export function decodeGeneralSigning(bytes: Uint8Array, base = 0): DecodedGenera
   }
   const originatorCounter = reader.u64("originator counter");
 
+  // GBCS system titles are EUI-64s, always 8 bytes.
   const originator = readSystemTitle(reader, "originator system title");
   const recipient = readSystemTitle(reader, "recipient system title");
 
@@ -106,6 +108,7 @@ export function decodeGeneralSigning(bytes: Uint8Array, base = 0): DecodedGenera
   const contentOffset = reader.absoluteOffset - content.length;
   const signedEnd = reader.offset;
 
+  // GBCS: the signature field is absent only on pre-commands (RTDS), else `00` or `40` and 64 bytes.
   const signature = readSignatureField(reader);
   reader.end();
 
