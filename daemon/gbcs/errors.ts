@@ -4,8 +4,8 @@
  *   signature that does not verify, a ciphertext that does not authenticate);
  * - {@link GbcsUsageError}: the caller passed an invalid argument or a key that cannot be used.
  *
- * This layer does no I/O apart from reading a key store file, so it has no transport errors; a failure to read
- * that file surfaces as {@link KeyStoreError}.
+ * This layer does no network I/O, so it has no transport errors. A key store or counter file that cannot be
+ * read surfaces as {@link KeyStoreError} or {@link CounterFileError}.
  */
 export abstract class GbcsError extends Error {
   constructor(message: string) {
@@ -54,6 +54,21 @@ export class GbcsSignatureInvalidError extends GbcsRemoteDataError {
   }
 }
 
+/** A command's originator counter is not greater than the last one the device accepted from that originator. */
+export class GbcsReplayError extends GbcsRemoteDataError {
+  constructor(
+    readonly device: string,
+    readonly originator: string,
+    readonly counter: bigint,
+    readonly lastAccepted: bigint,
+  ) {
+    super(
+      `Replayed command to ${device} from ${originator}: counter ${counter} is not greater than ` +
+        `the last accepted ${lastAccepted}; the sender must use a new, higher counter`,
+    );
+  }
+}
+
 /** AES-GCM decryption of a protected payload failed, because the tag or the key does not match. */
 export class GbcsDecryptionError extends GbcsRemoteDataError {
   constructor(
@@ -81,5 +96,15 @@ export class KeyStoreError extends GbcsError {
     readonly detail: string,
   ) {
     super(`Key store ${source}: ${detail}`);
+  }
+}
+
+/** The file that stores accepted command counters is unreadable or invalid. */
+export class CounterFileError extends GbcsError {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super(`Command counter file ${path}: ${detail}`);
   }
 }

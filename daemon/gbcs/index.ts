@@ -35,11 +35,13 @@ export {
 export { computeMac, isMacValid } from "./crypto/mac.ts";
 export { signGeneralSigning, verifyGeneralSigning } from "./crypto/signature.ts";
 export {
+  CounterFileError,
   GbcsDecodeError,
   GbcsDecryptionError,
   GbcsError,
   GbcsMacMismatchError,
   GbcsRemoteDataError,
+  GbcsReplayError,
   GbcsSignatureInvalidError,
   GbcsUsageError,
   KeyStoreError,
@@ -113,3 +115,4 @@ export {
   readProtectedAttributesRequest,
 } from "./use-cases/protected-attributes.ts";
 export { buildAlert, buildDlmsAlertContent } from "./use-cases/alerts.ts";
+export { CommandCounterRule, loadCommandCounters, saveCommandCounters } from "./replay/command-counters.ts";
