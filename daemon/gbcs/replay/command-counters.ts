@@ -18,7 +18,7 @@ const COUNTER_FILE_VERSION = 1;
  * GBCS replay protection on the device side. The rules, with no I/O:
  * - A device keeps, per originator, the originator counter of the last command it accepted.
  * - A new command is accepted only if its counter is strictly greater than that value.
- * - The device stores the new value once it accepts the command, before it answers.
+ * - The device stores the new value once it accepts the command, before it sends the response.
  *
  * {@link loadCommandCounters} and {@link saveCommandCounters} persist the state; the caller saves after
  * {@link CommandCounterRule.accept} and before it sends the response.
