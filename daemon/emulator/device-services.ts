@@ -5,7 +5,7 @@ import type { Eui } from "../duis/eui.ts";
 import type { ServiceOutcome } from "../duis/gateway.ts";
 import type { DuisRequest } from "../duis/request.ts";
 import { buildResponse, element, responseIdFor, responseMessage } from "../duis/response.ts";
-import { signCanonicalResponse, type ResponseSigner } from "../duis/signature.ts";
+import { signCanonicalDocument, type ResponseSigner } from "../duis/signature.ts";
 import type { Outbox } from "../delivery/outbox.ts";
 import type { Logger } from "../log.ts";
 import type { DeviceService } from "./dispatcher.ts";
@@ -64,7 +64,7 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
       { requestId: request.requestId, responseId: responseIdFor(request.requestId), code: ResponseCode.success, dateTime: now() },
       responseMessage(request.serviceReference, variant.variant, element("GBCSPayload", Buffer.from(gbcs).toString("base64"))),
     );
-    const message = context.outbox.enqueue(request.requestId.text, signCanonicalResponse(canonical, context.signer), now().getTime());
+    const message = context.outbox.enqueue(request.requestId.text, signCanonicalDocument(canonical, context.signer), now().getTime());
     context.log.info({ requestId: request.requestId.text, srv: variant.variant, messageId: message.id, gbcsBytes: gbcs.length }, "device response queued");
     context.queued();
     return { code: ResponseCode.acknowledged };

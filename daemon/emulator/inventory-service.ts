@@ -47,8 +47,20 @@ export function readInventory(request: DuisRequest, inventory: Inventory): Servi
   }
   return {
     code: ResponseCode.success,
-    payload: group("DSPInventory", matches.slice(0, MAX_INVENTORY_DEVICES).map(inventoryDevice).join("")),
+    payload: group("DSPInventory", matches.slice(0, MAX_INVENTORY_DEVICES).map(cachedInventoryDevice).join("")),
   };
+}
+
+/** Device XML by record; the inventory replaces a record object whenever the device changes. */
+const deviceXml = new WeakMap<DeviceRecord, string>();
+
+function cachedInventoryDevice(device: DeviceRecord): string {
+  let xml = deviceXml.get(device);
+  if (xml === undefined) {
+    xml = inventoryDevice(device);
+    deviceXml.set(device, xml);
+  }
+  return xml;
 }
 
 /**
