@@ -39,8 +39,12 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   log: Logger;
   now?: () => Date;
-  /** Throws when the box may not serve (e.g. locked); the message goes to the client. */
-  serviceGuard?: () => void;
+  /**
+   * Returns why the box may not serve right now (for example, locked by the
+   * DCC), or undefined. A reason is answered with HTTP 503 and the reason as
+   * plain text, before the body is read.
+   */
+  serviceGuard?: () => string | undefined;
 }
 
 const ENDPOINTS: Record<string, WebService> = { serviceS: "S", serviceD: "D", serviceT: "T" };
@@ -57,8 +61,9 @@ function salvageHeader(body: Uint8Array): { requestId?: string; serviceReference
 /**
  * The DUIS gateway: `POST /api/v1/serviceS|D|T` with `application/xml`.
  * Every DUIS outcome, E-codes included, is HTTP 200 with a signed DUIS
- * Response; 405, 413 and 415 are transport faults, and 400 is kept for a
- * body so broken that no schema-valid Response can echo its service reference.
+ * Response; 405, 413 and 415 are transport faults, 503 means the box may
+ * not serve (locked), and 400 is kept for a body so broken that no
+ * schema-valid Response can echo its service reference.
  *
  * Pipeline, one module per step: size cap (body.ts), safe parse and
  * DUIS 5.4 schema (xml.ts), XML signature (signature.ts), anti-replay
@@ -81,6 +86,11 @@ export function createGateway(options: GatewayOptions): Hono {
     if (c.req.method !== "POST") {
       return c.text(`${c.req.method} is not allowed on the ${WEB_SERVICE_NAME[endpoint]}; use POST`, 405, { Allow: "POST" });
     }
+    const refusal = options.serviceGuard?.();
+    if (refusal) {
+      options.log.warn({ endpoint, reason: refusal }, "request refused: service unavailable");
+      return c.text(refusal, 503);
+    }
     if (!isXmlContentType(c.req.header("content-type") ?? null)) {
       return c.text(`Content-Type must be application/xml, got ${c.req.header("content-type") ?? "none"}`, 415);
     }
@@ -97,7 +107,6 @@ export function createGateway(options: GatewayOptions): Hono {
     }
 
     try {
-      options.serviceGuard?.();
       return signed(await processRequest(body, endpoint, options, now));
     } catch (error) {
       if (!(error instanceof DuisRejection)) throw error;
