@@ -18,10 +18,11 @@ import { GbcsKeys } from "./emulator/gbcs-keys.ts";
 import { Inventory } from "./emulator/han.ts";
 import { loadOrCreateDeviceCredentials, loadTrustMaterial } from "../provisioning/devices/index.ts";
 import { logger, setLogLevel } from "./log.ts";
+import { runtimePath } from "./runtime-files.ts";
 import { createSmkiApp, createSmkiStore } from "./smki/index.ts";
 
 /** Folder of the bundled ZAZ1 test PKI. */
-export const ZAZ1_FOLDER = resolve(import.meta.dir, "..", "provisioning", "trust", "zaz1");
+export const ZAZ1_FOLDER = runtimePath("provisioning", "trust", "zaz1");
 
 /** The DSP XML-signing key of DCC Boxed: both current DSP certificates hold its public key. */
 const DSP_SIGNING_KEY = "dsp-xml-sign-90B3D51F30000002-ds.key";
@@ -81,7 +82,7 @@ export async function startBoxd(config: Config): Promise<Boxd> {
   await step("DUIS 5.4 schema", () => duisValidator());
 
   const inventory = await step("HAN inventory", () => Inventory.open(stateDirectory));
-  const trust = await step("GBCS trust material", () => loadTrustMaterial());
+  const trust = await step("GBCS trust material", () => loadTrustMaterial(runtimePath("provisioning", "trust")));
   const credentials = await step("device credentials", () =>
     loadOrCreateDeviceCredentials(
       join(stateDirectory, "devices"),

@@ -8,11 +8,12 @@ import {
   XsdValidator,
   xmlRegisterInputProvider,
 } from "libxml2-wasm";
+import { runtimePath } from "../runtime-files.ts";
 import { ResponseCode } from "./codes.ts";
 import { DuisRejection } from "./errors.ts";
 
 /** Folder of the DUIS 5.4 schema set shipped with boxd. */
-const SCHEMA_FOLDER = join(import.meta.dir, "schema");
+const SCHEMA_FOLDER = runtimePath("daemon", "duis", "schema");
 
 /** The files of the schema set, by the name the imports use. */
 const SCHEMA_FILES = ["duis-5.4.xsd", "mmc-5.4.xsd", "xmldsig-core-schema.xsd", "XMLSchema.dtd", "datatypes.dtd"];
