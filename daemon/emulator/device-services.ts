@@ -4,14 +4,27 @@ import { DCC_EUI } from "../duis/constants.ts";
 import type { Eui } from "../duis/eui.ts";
 import type { ServiceOutcome } from "../duis/gateway.ts";
 import type { DuisRequest } from "../duis/request.ts";
-import { buildResponse, element, responseIdFor, responseMessage } from "../duis/response.ts";
+import { buildResponse, element, group, responseIdFor, responseMessage } from "../duis/response.ts";
 import { signCanonicalDocument, type ResponseSigner } from "../duis/signature.ts";
 import type { Outbox } from "../delivery/outbox.ts";
 import type { Logger } from "../log.ts";
 import type { DeviceService } from "./dispatcher.ts";
 import type { GbcsKeys } from "./gbcs-keys.ts";
+import { join } from "node:path";
+import { completeSignedPreCommand, transform, type CriticalContext } from "./critical.ts";
 import type { DeviceRecord, Inventory } from "./han.ts";
-import { runEcs52, type Routing } from "./read-firmware.ts";
+import { PreCommandStore } from "./pre-commands.ts";
+import type { CriticalUseCase } from "./use-cases/critical-use-case.ts";
+import { runEcs17b } from "./use-cases/instantaneous-registers.ts";
+import { paymentMode } from "./use-cases/payment-mode.ts";
+import { runEcs52, type Routing } from "./use-cases/read-firmware.ts";
+import { synchroniseClock } from "./use-cases/synchronise-clock.ts";
+
+/** Critical use cases boxd emulates, by DUIS service reference variant. */
+const CRITICAL_USE_CASES: ReadonlyMap<string, CriticalUseCase> = new Map([
+  ["1.6", paymentMode],
+  ["6.11", synchroniseClock],
+]);
 
 /** Whom device responses are addressed to; see the `gbcs.responseRouting` setting. */
 export type ResponseRouting = "originator" | "acb";
@@ -76,6 +89,11 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
   };
 
   const services = new Map<string, DeviceService>();
+  const critical: CriticalContext = {
+    keys: context.keys,
+    preCommands: new PreCommandStore(join(context.inventory.stateDirectory, "pre-commands.json")),
+    now,
+  };
 
   // SRV 11.2 Read Firmware Version: GBCS ECS52 on an ESME.
   services.set("11.2", async (request, variant) => {
@@ -88,6 +106,38 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
 
     return answerAsync(request, variant, runEcs52(device, routingFor(request), context.keys));
   });
+
+  // SRV 4.1.1 Read Instantaneous Import Registers: GBCS ECS17b on an ESME, values encrypted for the user.
+  services.set("4.1.1", async (request, variant) => {
+    const device = context.inventory.get(request.requestId.target)!;
+    const wrongType = requireType(device, ["ESME"], variant.variant);
+    if (wrongType) return wrongType;
+    if (!context.keys.hasRemoteParty(request.requestId.originator)) {
+      return { code: ResponseCode.roleNotEligible, reason: `user ${request.requestId.originator} has no GBCS key-agreement key to decrypt with` };
+    }
+
+    const gbcs = runEcs17b(device, routingFor(request), request.requestId.originator, context.keys, now());
+    return answerAsync(request, variant, gbcs);
+  });
+
+  // Critical SRVs: CV 4 transforms to a pre-command; CV 5 (or 6) returns it signed and runs it.
+  for (const [srv, useCase] of CRITICAL_USE_CASES) {
+    services.set(srv, async (request, variant) => {
+      const device = context.inventory.get(request.requestId.target)!;
+      const wrongType = requireType(device, useCase.deviceTypes, variant.variant);
+      if (wrongType) return wrongType;
+
+      if (request.commandVariant === 4) return transform(request, device, useCase, critical);
+
+      const result = completeSignedPreCommand(request, device, useCase, critical);
+      if (!("kind" in result)) return result;
+      if (result.kind === "local-command") {
+        const payload = group("LocalCommand", element("GBCSPayload", Buffer.from(result.gbcs).toString("base64")));
+        return { code: ResponseCode.success, payload };
+      }
+      return answerAsync(request, variant, result.gbcs);
+    });
+  }
 
   return services;
 }

@@ -94,11 +94,16 @@ export const MAX_INVENTORY_DEVICES = 17;
 export class Inventory {
   private readonly devices = new Map<Eui, DeviceRecord>();
 
-  private constructor(private readonly path: string) {}
+  private readonly path: string;
+
+  /** @param stateDirectory the state folder; other emulator state is kept beside the inventory. */
+  private constructor(readonly stateDirectory: string) {
+    this.path = join(stateDirectory, "han", "devices.json");
+  }
 
   /** Loads the inventory from the state directory, creating it from `seed` on first start. */
   static open(stateDirectory: string, seed: () => DeviceRecord[] = defaultHan): Inventory {
-    const inventory = new Inventory(join(stateDirectory, "han", "devices.json"));
+    const inventory = new Inventory(stateDirectory);
     const records: DeviceRecord[] = existsSync(inventory.path)
       ? JSON.parse(readFileSync(inventory.path, "utf8"))
       : seed();

@@ -5,7 +5,7 @@ import { ZAZ1_FOLDER } from "../../daemon/boot.ts";
 import type { Eui } from "../../daemon/duis/eui.ts";
 import { GbcsKeys } from "../../daemon/emulator/gbcs-keys.ts";
 import { defaultHan } from "../../daemon/emulator/han.ts";
-import { firmwareVersionRequest, runEcs52 } from "../../daemon/emulator/read-firmware.ts";
+import { firmwareVersionRequest, runEcs52 } from "../../daemon/emulator/use-cases/read-firmware.ts";
 import { decodeMessage, toHex, verifyMac } from "../../daemon/gbcs/index.ts";
 import { loadOrCreateDeviceCredentials, loadTrustMaterial } from "../../provisioning/devices/index.ts";
 import { tempFolder } from "../support/harness.ts";

@@ -1,8 +1,8 @@
-import { CraFlag, buildResponse, encodeGeneralSigning, openCommand, parseEui64, wrapWithMac, type GeneralSigning } from "../gbcs/index.ts";
-import { DCC_EUI } from "../duis/constants.ts";
-import type { Eui } from "../duis/eui.ts";
-import type { DeviceRecord } from "./han.ts";
-import type { GbcsKeys } from "./gbcs-keys.ts";
+import { CraFlag, buildResponse, encodeGeneralSigning, openCommand, parseEui64, wrapWithMac, type GeneralSigning } from "../../gbcs/index.ts";
+import { DCC_EUI } from "../../duis/constants.ts";
+import type { Eui } from "../../duis/eui.ts";
+import type { DeviceRecord } from "../han.ts";
+import type { GbcsKeys } from "../gbcs-keys.ts";
 
 /** GBCS message code of ECS52 Read ESME Firmware Version (DUIS SRV 11.2 on an ESME). */
 export const ECS52_MESSAGE_CODE = 0x0059;
