@@ -17,6 +17,13 @@ import { Dispatcher } from "./emulator/dispatcher.ts";
 import { GbcsKeys } from "./emulator/gbcs-keys.ts";
 import { Inventory } from "./emulator/han.ts";
 import { loadOrCreateDeviceCredentials, loadTrustMaterial } from "../provisioning/devices/index.ts";
+import { loadProvisioning, type Provisioning } from "../provisioning/index.ts";
+import { markHealthy, resolveBootSlot, type BootSelection } from "../update/install/index.ts";
+import { LockService } from "../update/lock-service.ts";
+import { hasBootState, UpdateService } from "../update/service.ts";
+import packageJson from "../package.json" with { type: "json" };
+import { createAdminApi } from "./api/app.ts";
+import { SignatureValidationSwitch } from "./config/switches.ts";
 import { logger, setLogLevel } from "./log.ts";
 import { runtimePath } from "./runtime-files.ts";
 import { createSmkiApp, createSmkiStore } from "./smki/index.ts";
@@ -27,13 +34,27 @@ export const ZAZ1_FOLDER = runtimePath("provisioning", "trust", "zaz1");
 /** The DSP XML-signing key of DCC Boxed: both current DSP certificates hold its public key. */
 const DSP_SIGNING_KEY = "dsp-xml-sign-90B3D51F30000002-ds.key";
 
+/** Version of the built-in release, the one that runs while no update slot is active. */
+export const BUILT_IN_VERSION: string = packageJson.version;
+
+/** Release counter of the built-in release: every signed release is above it. */
+export const BUILT_IN_COUNTER = 0;
+
+/** Folder of the update state (boot state, A/B slots, staging, trusted metadata) inside the state folder. */
+export const UPDATE_FOLDER = "update";
+
 /** A running boxd: its listening ports and how to stop it. */
 export interface Boxd {
   config: Config;
-  ports: { duis: number; smki: number };
+  ports: { duis: number; smki: number; admin: number };
   inventory: Inventory;
   outbox: Outbox;
   sender: Sender;
+  provisioning: Provisioning;
+  lock: LockService;
+  updates: UpdateService;
+  /** The slot this start runs, from the A/B boot state. */
+  bootSlot: BootSelection;
   /** Stops accepting, drains in-flight requests and deliveries, and closes. */
   stop(): Promise<void>;
 }
@@ -76,6 +97,44 @@ export async function startBoxd(config: Config): Promise<Boxd> {
 
   const stateDirectory = resolve(config.state.directory);
   await step("state directory", () => mkdirSync(stateDirectory, { recursive: true, mode: 0o700 }));
+  const provisioning = await step("provisioning", () => loadProvisioning(stateDirectory, logger("provisioning")));
+  if (provisioning.developmentAdminTokenPath !== null) {
+    log.warn({ adminTokenFile: provisioning.developmentAdminTokenPath }, "development mode: the admin API token is in this file");
+  }
+
+  const updateFolder = join(stateDirectory, UPDATE_FOLDER);
+  const bootSlot = await step("boot slot", () => resolveBootSlot(updateFolder));
+  const runningVersion = bootSlot.record?.version ?? BUILT_IN_VERSION;
+
+  let updates: UpdateService | undefined;
+  const lock = await step("remote lock", () =>
+    LockService.open(
+      provisioning,
+      {
+        metadataUrl: config.update.metadataUrl,
+        checkInUrl: config.lock.checkInUrl,
+        refreshIntervalMs: config.lock.refreshIntervalMs,
+        bootRefreshTimeoutMs: config.lock.bootRefreshTimeoutMs,
+      },
+      () => ({ version: runningVersion, channel: updates?.channel() ?? "current" }),
+      logger("update.lock"),
+    ),
+  );
+  updates = await step("update client", () =>
+    new UpdateService({
+      folder: updateFolder,
+      anchors: provisioning.anchors,
+      metadataUrl: config.update.metadataUrl,
+      targetsUrl: config.update.targetsUrl,
+      hardwareId: config.update.hardwareId,
+      autoInstall: config.update.autoInstall,
+      running: { version: runningVersion, counter: BUILT_IN_COUNTER },
+      selection: bootSlot,
+      lock,
+      log: logger("update"),
+    }),
+  );
+  await step("boot lock refresh", () => lock.bootRefresh());
 
   const certificates = await step("DUIS signing certificates", () => CertificateLibrary.fromFolder(ZAZ1_FOLDER));
   const signer = await step("DSP response signer", () => loadResponseSigner(certificates, config.duis.responseSignerSerial));
@@ -117,12 +176,15 @@ export async function startBoxd(config: Config): Promise<Boxd> {
     routing: config.gbcs.responseRouting,
     log: logger("emulator"),
   });
-  let validateSignatures = config.duis.validateSignatures;
+  const signatureValidation = await step("DUIS signature validation switch", () =>
+    SignatureValidationSwitch.load(stateDirectory, config.duis.validateSignatures, logger("admin")),
+  );
   const gateway = createGateway({
     certificates,
     counters,
     users,
-    validateSignatures: () => validateSignatures,
+    validateSignatures: () => signatureValidation.enabled,
+    serviceGuard: () => lock.refusal(),
     signer,
     handler: new Dispatcher(inventory, services),
     maxBodyBytes: config.duis.maxBodyBytes,
@@ -142,28 +204,75 @@ export async function startBoxd(config: Config): Promise<Boxd> {
     store: createSmkiStore({ devices: credentials, organisations: trust.organisations }),
     log: logger("smki"),
   });
+  const smkiLog = logger("smki");
   const smkiServer: Server<undefined> = await step("SMKI repository listening", () =>
-    Bun.serve({ hostname: config.smki.host, port: config.smki.port, fetch: smki.fetch }),
+    Bun.serve({
+      hostname: config.smki.host,
+      port: config.smki.port,
+      fetch: (request) => {
+        const refusal = lock.refusal();
+        if (refusal !== undefined) {
+          smkiLog.warn({ path: new URL(request.url).pathname, reason: refusal }, "SMKI request refused: service unavailable");
+          return new Response(refusal, { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+        }
+        return smki.fetch(request);
+      },
+    }),
   );
+
+  let adminPort = 0;
+  const admin = createAdminApi({
+    credential: provisioning.adminCredential,
+    status: {
+      version: runningVersion,
+      mode: provisioning.mode,
+      deviceId: provisioning.deviceId,
+      ports: () => ({ duis: duisServer.port!, smki: smkiServer.port!, admin: adminPort }),
+      pendingResponses: () => outbox.size,
+    },
+    lock,
+    updates,
+    signatureValidation,
+    inventory,
+    log: logger("admin"),
+  });
+  const adminServer: Server<undefined> = await step("admin API listening", () =>
+    Bun.serve({ hostname: config.admin.host, port: config.admin.port, fetch: admin.fetch }),
+  );
+  adminPort = adminServer.port!;
   await step("response delivery", () => sender.start());
 
-  log.info({ duisPort: duisServer.port, smkiPort: smkiServer.port, ms: Number((performance.now() - started).toFixed(1)) }, "boxd ready");
+  if (hasBootState(updateFolder)) {
+    await step("slot health", () => updates.recordHealthy(markHealthy(updateFolder)));
+  }
+  lock.start();
+
+  log.info(
+    { duisPort: duisServer.port, smkiPort: smkiServer.port, adminPort, locked: lock.isLocked(), ms: Number((performance.now() - started).toFixed(1)) },
+    "boxd ready",
+  );
 
   let stopping: Promise<void> | undefined;
   return {
     config,
-    ports: { duis: duisServer.port!, smki: smkiServer.port! },
+    ports: { duis: duisServer.port!, smki: smkiServer.port!, admin: adminPort },
     inventory,
     outbox,
     sender,
+    provisioning,
+    lock,
+    updates,
+    bootSlot,
     stop() {
       stopping ??= (async () => {
         log.info({}, "boxd stopping: no new requests, draining");
+        lock.stop();
         const deadline = new Promise<void>((resolveDeadline) => setTimeout(resolveDeadline, config.shutdown.drainMs).unref());
-        await Promise.race([Promise.all([duisServer.stop(false), smkiServer.stop(false)]), deadline]);
+        await Promise.race([Promise.all([duisServer.stop(false), smkiServer.stop(false), adminServer.stop(false)]), deadline]);
         await Promise.race([sender.stop(), deadline]);
         duisServer.stop(true);
         smkiServer.stop(true);
+        adminServer.stop(true);
         log.info({ pendingDeliveries: outbox.size }, "boxd stopped");
       })();
       return stopping;

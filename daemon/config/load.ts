@@ -16,6 +16,8 @@ export interface Config {
   };
   smki: { host: string; port: number };
   admin: { host: string; port: number };
+  update: { metadataUrl: string; targetsUrl: string; hardwareId: string; autoInstall: "manual" | "automatic" };
+  lock: { checkInUrl: string; refreshIntervalMs: number; bootRefreshTimeoutMs: number };
   receiver: { url: string; requestTimeoutMs: number; retryInitialMs: number; retryMaxMs: number };
   gbcs: { responseRouting: "originator" | "acb" };
   shutdown: { drainMs: number };
@@ -51,6 +53,8 @@ function allowed(spec: SettingSpec): string {
       return `an object of EUI-64 to a list of roles (${USER_ROLES.join(", ")})`;
     case "string":
       return kind.example ? `a string such as ${kind.example}` : "a string";
+    case "url":
+      return `an http or https URL such as ${kind.example}, or "" to turn it off`;
   }
 }
 
@@ -82,6 +86,11 @@ function coerce(key: string, spec: SettingSpec, value: unknown, source: string, 
       if (typeof value !== "string" || value.length === 0) return fail();
       if (kind.pattern && !kind.pattern.test(value)) return fail();
       return value;
+    case "url":
+      if (typeof value !== "string") return fail();
+      if (value === "") return value;
+      if (!isHttpUrl(value)) return fail();
+      return value.replace(/\/+$/, "");
     case "roles": {
       const parsed = fromText && typeof value === "string" ? safeJson(value, fail) : value;
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return fail();
@@ -93,6 +102,15 @@ function coerce(key: string, spec: SettingSpec, value: unknown, source: string, 
       }
       return users;
     }
+  }
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
   }
 }
 

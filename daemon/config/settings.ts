@@ -10,6 +10,8 @@ type Kind =
   | { type: "integer"; min: number; max: number; unit: string }
   | { type: "boolean" }
   | { type: "string"; pattern?: RegExp; example?: string }
+  /** An http or https URL, or "" to turn the feature off. */
+  | { type: "url"; example: string }
   | { type: "enum"; values: readonly string[] }
   | { type: "roles" };
 
@@ -67,6 +69,43 @@ export const SETTINGS = {
     description: "Address the admin API listens on",
   },
   "admin.port": { kind: { type: "port" }, default: 8090, description: "TCP port of the admin API (0 picks a free port)" },
+  "update.metadataUrl": {
+    kind: { type: "url", example: "https://updates.example.com/boxd/metadata" },
+    default: "",
+    description:
+      "Base URL of the update repository's signed metadata (root, timestamp, snapshot, targets); empty turns updates off. The remote lock reads lock/<deviceId>.json from the folder above it",
+  },
+  "update.targetsUrl": {
+    kind: { type: "url", example: "https://updates.example.com/boxd/targets" },
+    default: "",
+    description: "Base URL of the update repository's release files; empty turns updates off",
+  },
+  "update.hardwareId": {
+    kind: { type: "string", pattern: /^[A-Za-z0-9._-]{1,64}$/, example: "nuc-11-pro" },
+    default: "generic-x86_64",
+    description: "Hardware id of this box; only releases signed for it are offered",
+  },
+  "update.autoInstall": {
+    kind: { type: "enum", values: ["manual", "automatic"] },
+    default: "manual",
+    description: "Whether boxd may install a planned release without a user action; 'manual' waits for POST /update/install",
+  },
+  "lock.checkInUrl": {
+    kind: { type: "url", example: "https://dcc.example.com/boxd/check-in" },
+    default: "",
+    description:
+      "URL the lock authority (the DCC) receives signed check-ins on; with update.metadataUrl it turns lock refreshes on. Empty keeps the stored lock state without refreshing it",
+  },
+  "lock.refreshIntervalMs": {
+    kind: { type: "integer", min: 1000, max: 86_400_000, unit: "ms" },
+    default: 300_000,
+    description: "Wait between two lock refreshes while the box is locked, so an unlock statement arrives",
+  },
+  "lock.bootRefreshTimeoutMs": {
+    kind: { type: "integer", min: 100, max: 600_000, unit: "ms" },
+    default: 10_000,
+    description: "Longest wait for the lock refresh at boot; on timeout boxd starts with the stored lock state",
+  },
   "receiver.url": {
     kind: { type: "string", example: "192.168.0.5:1880/smartdcc/duis" },
     default: "127.0.0.1:1880/smartdcc/duis",

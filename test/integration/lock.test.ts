@@ -1,0 +1,100 @@
+import { afterEach, expect, test } from "bun:test";
+import type { Boxd } from "../../daemon/boot.ts";
+import { CERTIFICATE_SEARCH_PATH } from "../../daemon/smki/index.ts";
+import { postDuis } from "../support/harness.ts";
+import { DEVICE_ID, LOCK_CONTACT, LOCK_MESSAGE, World } from "./world.ts";
+
+let world: World | undefined;
+let boxd: Boxd | undefined;
+
+afterEach(async () => {
+  await boxd?.stop();
+  boxd = undefined;
+  await world?.close();
+  world = undefined;
+});
+
+const UPDATE_CALLS: Array<[string, string, unknown]> = [
+  ["POST", "/update/check", undefined],
+  ["PUT", "/update/channel", { channel: "upcoming" }],
+  ["PUT", "/update/pin", { version: "1.0.0" }],
+  ["DELETE", "/update/pin", undefined],
+  ["POST", "/update/install", {}],
+  ["POST", "/update/rollback", undefined],
+];
+
+function searchSmki(box: Boxd): Promise<Response> {
+  return fetch(`http://127.0.0.1:${box.ports.smki}${CERTIFICATE_SEARCH_PATH}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/xml" },
+    body: "<CertificateSearchRequest/>",
+  });
+}
+
+/** Checks that DUIS, SMKI and every update endpoint refuse with the lock's contact. */
+async function expectRefused(w: World, box: Boxd): Promise<void> {
+  const duis = await postDuis(box.ports.duis, "D", "<x/>");
+  expect(duis.status).toBe(503);
+  expect(await duis.text()).toContain(`Contact: ${LOCK_CONTACT}`);
+
+  const smki = await searchSmki(box);
+  expect(smki.status).toBe(503);
+  expect(await smki.text()).toContain(LOCK_MESSAGE);
+
+  for (const [method, path, body] of UPDATE_CALLS) {
+    const answer = await w.api(box, method, path, body);
+    expect({ path, status: answer.status }).toEqual({ path, status: 423 });
+    expect(answer.body).toMatchObject({ error: "DeviceLocked", lockMessage: LOCK_MESSAGE, contact: LOCK_CONTACT });
+  }
+
+  const status = await w.api(box, "GET", "/status");
+  expect(status.body.lock).toMatchObject({ locked: true, mode: "online", message: LOCK_MESSAGE, contact: LOCK_CONTACT });
+}
+
+test("lock, restart and unlock through the repository", async () => {
+  const w = (world = await World.create());
+  let box = (boxd = await w.start());
+  expect((await searchSmki(box)).status).not.toBe(503);
+
+  w.lock();
+  const check = await w.api(box, "POST", "/update/check");
+  expect(check.status).toBe(423);
+  await expectRefused(w, box);
+
+  await box.stop();
+  box = boxd = await w.start();
+  await expectRefused(w, box);
+  expect(w.checkIns.at(-1)?.signed).toMatchObject({ deviceId: DEVICE_ID, locked: true, lockSequence: 1 });
+
+  w.unlock();
+  const refreshed = await w.api(box, "POST", "/lock/refresh");
+  expect(refreshed.body).toMatchObject({ locked: false, sequence: 2, refresh: { statement: { kind: "applied" } } });
+
+  expect((await postDuis(box.ports.duis, "D", "<x/>")).status).not.toBe(503);
+  expect((await searchSmki(box)).status).not.toBe(503);
+  expect((await w.api(box, "POST", "/update/check")).status).toBe(200);
+  expect((await w.api(box, "GET", "/lock")).body).toMatchObject({ locked: false, message: "", contact: "" });
+});
+
+test("unlock with a stale nonce keeps the box locked", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+  w.lock();
+  await w.api(box, "POST", "/lock/refresh");
+
+  await w.api(box, "POST", "/lock/refresh");
+  w.unlock(-2);
+  const stale = await w.api(box, "POST", "/lock/refresh");
+
+  expect(stale.body).toMatchObject({ locked: true, refresh: { statement: { error: "UnlockNonceMismatch" } } });
+});
+
+test("boot refresh applies a lock before serving", async () => {
+  const w = (world = await World.create());
+  w.lock();
+
+  const box = (boxd = await w.start());
+
+  expect(box.lock.isLocked()).toBe(true);
+  await expectRefused(w, box);
+});

@@ -1,0 +1,102 @@
+import { afterEach, expect, test } from "bun:test";
+import type { Boxd } from "../../daemon/boot.ts";
+import { World } from "./world.ts";
+
+let world: World | undefined;
+let boxd: Boxd | undefined;
+
+afterEach(async () => {
+  await boxd?.stop();
+  boxd = undefined;
+  await world?.close();
+  world = undefined;
+});
+
+/** Stops the running boxd and starts it again on the same state folder. */
+async function restart(w: World): Promise<Boxd> {
+  await boxd?.stop();
+  boxd = await w.start();
+  return boxd;
+}
+
+test("check, pin and channel through the admin API", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+
+  const check = await w.api(box, "POST", "/update/check");
+  expect(check.status).toBe(200);
+  expect(check.body).toMatchObject({ channel: "current", pin: null, latest: "1.1.0 (counter 11)", decision: { action: "install", version: "1.1.0" } });
+
+  const pinned = await w.api(box, "PUT", "/update/pin", { version: "1.0.0" });
+  expect(pinned.status).toBe(200);
+  expect(pinned.body).toMatchObject({ pin: "1.0.0", newerThanPin: ["1.1.0 (counter 11)"], decision: { action: "install", version: "1.0.0" } });
+
+  const unpinned = await w.api(box, "DELETE", "/update/pin");
+  expect(unpinned.body).toEqual({ channel: "current", pin: null });
+
+  const upcoming = await w.api(box, "PUT", "/update/channel", { channel: "upcoming" });
+  expect(upcoming.status).toBe(200);
+  expect(upcoming.body).toMatchObject({ channel: "upcoming", latest: "2.0.0 (counter 20)" });
+
+  const status = await w.api(box, "GET", "/status");
+  expect(status.body).toMatchObject({ mode: "factory", deviceId: "boxd-integration-0001", updates: { enabled: true, channel: "upcoming" } });
+});
+
+test("install, A/B switch and rollback", async () => {
+  const w = (world = await World.create());
+  let box = (boxd = await w.start());
+
+  const started = await w.api(box, "POST", "/update/install", {});
+  expect(started.status).toBe(202);
+  expect(started.body).toMatchObject({ target: "current/boxd-1.1.0.img", version: "1.1.0", downgrade: false });
+  await box.updates.whenIdle();
+
+  const progress = await w.api(box, "GET", "/update/progress");
+  expect(progress.body.progress).toMatchObject({ phase: "done", version: "1.1.0", bytesTotal: progress.body.progress.bytesDone });
+  expect(progress.body.line).toStartWith("1.1.0  done         100.0%");
+  const installed = await w.api(box, "GET", "/status");
+  expect(installed.body.slots).toEqual({
+    running: { slot: null, version: null, action: "none", triesLeft: null },
+    next: { slot: "a", version: "1.1.0", onTrial: true },
+  });
+
+  box = await restart(w);
+  const onSlotA = await w.api(box, "GET", "/status");
+  expect(onSlotA.body).toMatchObject({ version: "1.1.0", slots: { running: { slot: "a", version: "1.1.0", action: "trial" }, next: { slot: "a", onTrial: false } } });
+  const floor = await w.api(box, "POST", "/update/check");
+  expect(floor.body).toMatchObject({ installed: "1.1.0 (counter 11)", decision: { action: "none", reason: "up-to-date" } });
+
+  await w.api(box, "PUT", "/update/channel", { channel: "upcoming" });
+  expect((await w.api(box, "POST", "/update/install")).status).toBe(202);
+  await box.updates.whenIdle();
+  box = await restart(w);
+  expect((await w.api(box, "GET", "/status")).body.slots.running).toMatchObject({ slot: "b", version: "2.0.0" });
+
+  const rolledBack = await w.api(box, "POST", "/update/rollback");
+  expect(rolledBack.status).toBe(200);
+  expect(rolledBack.body.next).toEqual({ slot: "a", version: "1.1.0", onTrial: false });
+
+  box = await restart(w);
+  expect((await w.api(box, "GET", "/status")).body.slots.running).toMatchObject({ slot: "a", version: "1.1.0", action: "good" });
+});
+
+test("install refusals name the fix", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+
+  const release = w.holdDownloads();
+  expect((await w.api(box, "POST", "/update/install")).status).toBe(202);
+  const second = await w.api(box, "POST", "/update/install");
+  const during = await w.api(box, "GET", "/update/progress");
+  release();
+  await box.updates.whenIdle();
+
+  expect(second.status).toBe(409);
+  expect(second.body.error).toBe("InstallInProgress");
+  expect(during.body.progress).toMatchObject({ phase: "downloading", version: "1.1.0", bytesDone: 0, etaSeconds: null });
+  expect(during.body.line).toStartWith("1.1.0  downloading    0.0%");
+
+  const rollback = await w.api(box, "POST", "/update/rollback");
+  expect(rollback.status).toBe(409);
+  expect(rollback.body.error).toBe("NoRollbackSlot");
+});

@@ -1,0 +1,321 @@
+/**
+ * The daemon's update service: joins the update client (signed metadata,
+ * channel, pin, plan), the remote lock and the A/B installer behind the
+ * calls the admin API makes. Every call that changes what the box runs
+ * refreshes the lock first and is refused while the box is locked.
+ */
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../daemon/log.ts";
+import { writeJsonAtomic } from "../daemon/state/atomic.ts";
+import type { TrustAnchors } from "../provisioning/index.ts";
+import { UpdateClient, type CheckReport, type TargetPlan } from "./client/client.ts";
+import { HttpFetcher, type Fetcher } from "./client/fetcher.ts";
+import type { Channel, Release } from "./client/release.ts";
+import type { AutoInstall } from "./client/state.ts";
+import type { InstalledRelease } from "./client/select.ts";
+import {
+  BOOT_STATE_FILE,
+  InstallInProgress,
+  installUpdate,
+  readBootState,
+  rollback,
+  type BootSelection,
+  type InstallOptions,
+  type InstallProgress,
+  type InstallResult,
+  type SlotRecord,
+} from "./install/index.ts";
+import type { LockService } from "./lock-service.ts";
+
+/** Folder of the trusted metadata and the client state, inside the update folder. */
+export const METADATA_FOLDER = "metadata";
+
+/** Plan of the install waiting for its health report, inside the update folder. */
+export const PENDING_INSTALL_FILE = "pending-install.json";
+
+/** DUIS and GBCS versions the emulator implements; config patches for these apply. */
+export const EMULATED_DUIS_VERSIONS = ["5.4"];
+export const EMULATED_GBCS_VERSIONS = ["4.2"];
+
+/** Time allowed for one metadata request to the repository, in ms. */
+export const METADATA_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Updates are off, so the request cannot be carried out. The caller must configure the box first. */
+export class UpdatesOff extends Error {
+  override readonly name = "UpdatesOff";
+
+  constructor(readonly reason: "development-mode" | "no-repository") {
+    super(
+      reason === "development-mode"
+        ? "Updates are off: this box runs in development mode without a trusted root. Provision it with `npx bun provisioning/factory.ts`."
+        : "Updates are off: no repository is configured. Set update.metadataUrl (BOXD_UPDATE_METADATA_URL) and update.targetsUrl (BOXD_UPDATE_TARGETS_URL), then restart boxd.",
+    );
+  }
+}
+
+/** The plan has nothing to install, for example because the box is up to date. */
+export class NothingToInstall extends Error {
+  override readonly name = "NothingToInstall";
+
+  constructor(readonly reason: string) {
+    super(`Nothing to install: ${reason}. Run POST /update/check to see what the channel offers.`);
+  }
+}
+
+/** The next release is a vendor-signed downgrade, which the user must confirm. */
+export class DowngradeNotConfirmed extends Error {
+  override readonly name = "DowngradeNotConfirmed";
+
+  constructor(
+    readonly version: string,
+    readonly installed: string,
+  ) {
+    super(`Installing ${version} downgrades from ${installed}. Send {"confirmDowngrade": true} to install it.`);
+  }
+}
+
+export interface UpdateServiceOptions {
+  /** Folder of the update state: boot state, slots, staging and metadata. */
+  folder: string;
+  /** Trust anchors, or null in development mode (updates off). */
+  anchors: TrustAnchors | null;
+  metadataUrl: string;
+  targetsUrl: string;
+  hardwareId: string;
+  autoInstall: AutoInstall;
+  /** The release running now, used as the floor until a newer one is recorded. */
+  running: InstalledRelease;
+  /** The slot this start runs, from `resolveBootSlot`. */
+  selection: BootSelection;
+  lock: LockService;
+  log: Logger;
+  fetcher?: Fetcher;
+  install?: Omit<InstallOptions, "onProgress" | "log">;
+}
+
+/** What POST /update/install started. */
+export interface InstallStarted {
+  target: string;
+  version: string;
+  downgrade: boolean;
+}
+
+/** The boot slots: what runs now and what the next start runs. */
+export interface SlotReport {
+  running: { slot: string | null; version: string | null; action: string; triesLeft: number | null };
+  next: { slot: string | null; version: string | null; onTrial: boolean };
+}
+
+export class UpdateService {
+  private readonly client: UpdateClient | undefined;
+  private latestProgress: InstallProgress | null = null;
+  private installing: Promise<InstallResult | undefined> | undefined;
+
+  constructor(private readonly options: UpdateServiceOptions) {
+    this.client = createClient(options);
+    if (this.client !== undefined && this.client.state().autoInstall !== options.autoInstall) {
+      this.client.setAutoInstall(options.autoInstall);
+    }
+  }
+
+  get enabled(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** The followed channel, for check-ins; `current` while updates are off. */
+  channel(): Channel {
+    return this.client?.state().channel ?? "current";
+  }
+
+  /** Refreshes the lock and the signed metadata, and reports what the channel or pin offers. */
+  async check(): Promise<CheckReport> {
+    const client = await this.guarded("update check");
+    const report = await client.check();
+
+    if (report.autoInstall === "automatic" && report.decision.action === "install" && !report.decision.downgrade && this.installing === undefined) {
+      this.options.log.info({ version: report.decision.release.version }, "auto-install: starting the planned install");
+      await this.startInstall({});
+    }
+    return report;
+  }
+
+  async followChannel(channel: Channel): Promise<CheckReport> {
+    const client = await this.guarded("channel change");
+    return client.followChannel(channel);
+  }
+
+  async pin(version: string): Promise<CheckReport> {
+    const client = await this.guarded("pin change");
+    return client.pin(version);
+  }
+
+  async unpin(): Promise<{ channel: Channel; pin: null }> {
+    const client = await this.guarded("pin change");
+    client.unpin();
+    return { channel: client.state().channel, pin: null };
+  }
+
+  /**
+   * Plans the install and starts it in the background. Progress is at
+   * {@link progress}, and the install finishes at {@link whenIdle}. Raises
+   * before anything starts when the plan has nothing to install or needs a
+   * confirmed downgrade.
+   */
+  async startInstall(request: { confirmDowngrade?: boolean }): Promise<InstallStarted> {
+    if (this.installing !== undefined) {
+      throw new InstallInProgress(this.options.folder);
+    }
+
+    const client = await this.guarded("install");
+    const plan = await client.plan({ confirmDowngrade: request.confirmDowngrade === true });
+    if (plan.action === "none") {
+      throw new NothingToInstall(plan.reason);
+    }
+    if (plan.action === "confirm-downgrade") {
+      throw new DowngradeNotConfirmed(plan.target.custom.version, client.state().installed.version);
+    }
+
+    // Planning awaited the network, so a lock or a second request may have arrived meanwhile.
+    this.options.lock.assertNotLocked("install");
+    if (this.installing !== undefined) {
+      throw new InstallInProgress(this.options.folder);
+    }
+
+    const target = plan.target;
+    this.latestProgress = null;
+    this.installing = this.runInstall(client, target).finally(() => {
+      this.installing = undefined;
+    });
+    return { target: target.name, version: target.custom.version, downgrade: plan.downgrade };
+  }
+
+  /** The latest progress of the running or last install, or null before the first. */
+  progress(): InstallProgress | null {
+    return this.latestProgress;
+  }
+
+  /** Resolves when no install runs. */
+  async whenIdle(): Promise<void> {
+    await this.installing;
+  }
+
+  /** Switches the next start to the other slot and marks the release left behind as bad. */
+  async rollback(): Promise<SlotReport> {
+    await this.guarded("rollback");
+    if (this.installing !== undefined) {
+      throw new InstallInProgress(this.options.folder);
+    }
+
+    rollback(this.options.folder);
+    rmSync(join(this.options.folder, PENDING_INSTALL_FILE), { force: true });
+    return this.slots();
+  }
+
+  /**
+   * Records the release of the slot that passed its health check, so its
+   * counter becomes the floor. Call it after `markHealthy` at every start.
+   */
+  recordHealthy(record: SlotRecord | null): void {
+    const path = join(this.options.folder, PENDING_INSTALL_FILE);
+    if (this.client === undefined || record === null || !existsSync(path)) {
+      return;
+    }
+
+    const pending = JSON.parse(readFileSync(path, "utf8")) as TargetPlan;
+    if (pending.sha256 !== record.sha256) {
+      return;
+    }
+
+    this.client.recordInstalled(pending);
+    rmSync(path, { force: true });
+    this.options.log.info({ target: pending.name, version: pending.release.version, counter: pending.release.counter }, "healthy release recorded as the floor");
+  }
+
+  /** Reports the slot this start runs and the one the next start runs. */
+  slots(): SlotReport {
+    const selection = this.options.selection;
+    const state = readBootState(this.options.folder);
+    const nextRecord = state.active === null ? null : state.slots[state.active];
+    return {
+      running: {
+        slot: selection.slot,
+        version: selection.record?.version ?? null,
+        action: selection.action,
+        triesLeft: selection.triesLeft,
+      },
+      next: { slot: state.active, version: nextRecord?.version ?? null, onTrial: state.trial !== null },
+    };
+  }
+
+  /** Refreshes the lock, raises `DeviceLocked` while locked, and returns the client or raises {@link UpdatesOff}. */
+  private async guarded(action: string): Promise<UpdateClient> {
+    await this.options.lock.refresh();
+    this.options.lock.assertNotLocked(action);
+
+    if (this.client === undefined) {
+      throw new UpdatesOff(this.options.anchors === null ? "development-mode" : "no-repository");
+    }
+    return this.client;
+  }
+
+  private async runInstall(client: UpdateClient, target: TargetPlan): Promise<InstallResult | undefined> {
+    const { log, folder } = this.options;
+    log.info({ target: target.name, version: target.custom.version, bytes: target.length }, "install started");
+
+    let result: InstallResult;
+    try {
+      result = await installUpdate(folder, target, {
+        ...this.options.install,
+        log,
+        onProgress: (progress) => {
+          this.latestProgress = progress;
+        },
+      });
+    } catch (error) {
+      // installUpdate logged the error and reported a `failed` progress event.
+      log.warn({ target: target.name, err: error }, "install ended without switching slots");
+      return undefined;
+    }
+
+    if (result.status === "already-installed") {
+      client.recordInstalled(target);
+    } else {
+      writeJsonAtomic(join(folder, PENDING_INSTALL_FILE), target);
+    }
+    log.info({ target: target.name, status: result.status, slot: result.slot }, "install finished; restart boxd to run the new slot");
+    return result;
+  }
+}
+
+/** Returns whether the update folder has a boot state, that is, an install happened once. */
+export function hasBootState(folder: string): boolean {
+  return existsSync(join(folder, BOOT_STATE_FILE));
+}
+
+function createClient(options: UpdateServiceOptions): UpdateClient | undefined {
+  if (options.anchors === null) {
+    options.log.info({}, "updates off: development mode has no trusted root");
+    return undefined;
+  }
+  if (options.metadataUrl === "" || options.targetsUrl === "") {
+    options.log.info({}, "updates off: update.metadataUrl or update.targetsUrl is empty");
+    return undefined;
+  }
+
+  const folder = join(options.folder, METADATA_FOLDER);
+  UpdateClient.initialize(folder, options.anchors.rootMetadata);
+  return new UpdateClient({
+    folder,
+    metadataBaseUrl: options.metadataUrl,
+    targetBaseUrl: options.targetsUrl,
+    device: { hardwareId: options.hardwareId, duisVersions: EMULATED_DUIS_VERSIONS, gbcsVersions: EMULATED_GBCS_VERSIONS },
+    running: options.running,
+    fetcher: options.fetcher ?? new HttpFetcher({ requestTimeoutMs: METADATA_REQUEST_TIMEOUT_MS }),
+  });
+}
+
+/** Returns a release as `2.4.0 (counter 24)`, for reports. */
+export function describeRelease(release: Pick<Release, "version" | "counter"> | undefined): string | null {
+  return release === undefined ? null : `${release.version} (counter ${release.counter})`;
+}
