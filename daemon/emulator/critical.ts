@@ -23,7 +23,7 @@ import type { DeviceRecord } from "./han.ts";
 import type { PreCommandStore } from "./pre-commands.ts";
 import type { CriticalUseCase } from "./use-cases/critical-use-case.ts";
 
-/** What a completed critical command produced: the device-signed GBCS response, or the command for local delivery. */
+/** Result of a completed critical command: the device-signed GBCS response, the command for local delivery, or a rejection. */
 export type CriticalResult = { kind: "device-response"; gbcs: Uint8Array } | { kind: "local-command"; gbcs: Uint8Array } | ServiceOutcome;
 
 export interface CriticalContext {
@@ -33,11 +33,11 @@ export interface CriticalContext {
 }
 
 /**
- * DUIS CV 4 (Transform Service): turns a critical service request into a
- * GBCS pre-command (a General Signing APDU, CRA 1, counter = the RequestID
- * counter, originator = the user), stores it, and answers I0 with a
- * PreCommand whose payload ends with the null signature byte 00, as DCC Boxed
- * 1.4.1 and later do.
+ * Transforms a critical service request (DUIS CV 4, Transform Service) into a
+ * GBCS pre-command: a General Signing APDU with CRA 1, the RequestID counter
+ * and the user as originator. Stores it and returns I0 with a PreCommand
+ * whose payload ends with the null signature byte 00, as DCC Boxed 1.4.1 and
+ * later do.
  */
 export function transform(request: DuisRequest, device: DeviceRecord, useCase: CriticalUseCase, context: CriticalContext): ServiceOutcome {
   const { originator, counter } = request.requestId;
@@ -65,13 +65,13 @@ function rejected(reason: string): ServiceOutcome {
 }
 
 /**
- * DUIS CV 5 and 6: the user's SignedPreCommand. The DCC checks that it is the
- * pre-command it issued for this RequestID, unchanged, and that the user's
- * Z1 digital-signature key signed it (GBCS: the DCC verifies the remote
- * party's signature before it wraps the command); then it MACs the command
- * with the access control broker's KA key. For CV 5 the device checks the
- * MAC and the user's signature itself, executes the command, and answers with
- * a response signed by its own DS key and no MAC, as GBCS requires for
+ * Completes a SignedPreCommand (DUIS CV 5 and 6). The DCC checks that it is
+ * the pre-command it issued for this RequestID, unchanged, and that the
+ * user's Z1 digital-signature key signed it, because GBCS has the DCC verify
+ * the remote party's signature before it wraps the command. Then it MACs the
+ * command with the access control broker's KA key. For CV 5 the device checks
+ * the MAC and the user's signature itself, executes the command, and signs
+ * its response with its own DS key, without a MAC, as GBCS requires for
  * critical commands. For CV 6 the command goes back for local delivery.
  */
 export function completeSignedPreCommand(

@@ -56,7 +56,7 @@ class DccCounter {
   }
 }
 
-/** The device services boxd emulates, by DUIS service reference variant. */
+/** Builds the device services boxd emulates, by DUIS service reference variant. */
 export function deviceServices(context: DeviceServiceContext): Map<string, DeviceService> {
   const now = context.now ?? (() => new Date());
   const dccCounter = new DccCounter();

@@ -22,7 +22,7 @@ export type DeviceStatus =
 export interface DeviceRecord {
   eui: Eui;
   deviceType: DeviceType;
-  /** What the device is in GBCS terms, when the DUIS type is coarser (e.g. an auxiliary proportional controller). */
+  /** GBCS device role, when the DUIS type is coarser (e.g. APC for an auxiliary proportional controller). */
   role?: string;
   status: DeviceStatus;
   manufacturer: string;
@@ -67,9 +67,9 @@ function defaultDevice(eui: string, deviceType: DeviceType, firmwareVersion: str
 }
 
 /**
- * The embedded default HAN. It uses the device EUIs of the DUIS templates
- * and the RTDS GBCS vectors, so every template works unchanged; the ESME's
- * firmware version is the one RTDS ECS52 reports (01 23 AB CD).
+ * Returns the embedded default HAN. It uses the device EUIs of the DUIS
+ * templates and the RTDS GBCS vectors, so every template works unchanged.
+ * The ESME's firmware version is the one RTDS ECS52 reports (01 23 AB CD).
  */
 export function defaultHan(): DeviceRecord[] {
   return [

@@ -1,7 +1,7 @@
 import type { DuisRequest } from "../../duis/request.ts";
 import type { DeviceType } from "../han.ts";
 
-/** What the DCC transforms a critical DUIS request into (CV 4): the GBCS message code and DLMS content. */
+/** Body of the pre-command the DCC transforms a critical DUIS request into (CV 4): GBCS message code and DLMS content. */
 export interface PreCommandBody {
   messageCode: number;
   content: Uint8Array;
@@ -9,7 +9,7 @@ export interface PreCommandBody {
   dateTime?: Uint8Array;
 }
 
-/** What the device answers to the command built from the signed pre-command. */
+/** Device's reply to the command built from the signed pre-command. */
 export interface DeviceAnswer {
   content: Uint8Array;
   /** DLMS date-time of the response's grouping header, when the use case carries one. */
@@ -23,6 +23,6 @@ export interface CriticalUseCase {
   deviceTypes: readonly DeviceType[];
   /** Builds the pre-command body from the DUIS request, or returns the reason it cannot. */
   transform(request: DuisRequest, counter: bigint): PreCommandBody | { rejected: string };
-  /** Executes the command on the device and returns its answer; `now` is the device clock. */
+  /** Executes the command on the device and returns its reply; `now` is the device clock. */
   execute(content: Uint8Array, counter: bigint, now: Date): DeviceAnswer;
 }

@@ -1,4 +1,11 @@
-import type { CosemDescriptor, DlmsData } from "../../gbcs/index.ts";
+import {
+  encodeDlmsApdu,
+  invokeIdFor,
+  type AccessRequestSpecification,
+  type AccessResponseSpecification,
+  type CosemDescriptor,
+  type DlmsData,
+} from "../../gbcs/index.ts";
 
 /** Shorthands for the DLMS values and COSEM references the use cases write. */
 
@@ -36,3 +43,25 @@ export const IMMEDIATE_DATE_TIME = Buffer.from("0000000000000000008000FF", "hex"
 
 /** DUIS writes this ExecutionDateTime to cancel a future-dated request. */
 export const DUIS_CANCELLATION_DATE_TIME = Date.UTC(3000, 11, 31);
+
+/** Encodes an xDLMS Access-Request (tag D9) for the GBCS command with this originator counter. */
+export function accessRequest(counter: bigint, specifications: AccessRequestSpecification[], data: DlmsData[]): Uint8Array {
+  return encodeDlmsApdu({ apdu: "access-request", invokeIdAndPriority: invokeIdFor(counter), dateTime: undefined, specifications, data });
+}
+
+/** Encodes an xDLMS Access-Response (tag DA) answering the command with this originator counter. */
+export function accessResponse(counter: bigint, data: DlmsData[], results: AccessResponseSpecification[]): Uint8Array {
+  return encodeDlmsApdu({
+    apdu: "access-response",
+    invokeIdAndPriority: invokeIdFor(counter),
+    dateTime: undefined,
+    requestSpecifications: undefined,
+    data,
+    results,
+  });
+}
+
+/** Returns `count` results of one kind, all success (Data-Access-Result and Action-Result 0). */
+export function successes(kind: AccessResponseSpecification["kind"], count: number): AccessResponseSpecification[] {
+  return Array.from({ length: count }, () => ({ kind, result: 0 }));
+}

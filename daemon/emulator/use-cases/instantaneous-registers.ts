@@ -1,9 +1,7 @@
 import {
   buildCommand,
   buildProtectedAttributesResponse,
-  encodeDlmsApdu,
   encodeDlmsDateTime,
-  invokeIdFor,
   openCommand,
   parseEui64,
   wrapWithMac,
@@ -13,7 +11,7 @@ import { DCC_EUI } from "../../duis/constants.ts";
 import type { Eui } from "../../duis/eui.ts";
 import type { GbcsKeys } from "../gbcs-keys.ts";
 import type { DeviceRecord } from "../han.ts";
-import { array, cosem, enumeration, nullData, octets, structure } from "./dlms.ts";
+import { accessRequest, array, cosem, enumeration, nullData, octets, structure } from "./dlms.ts";
 import type { Routing } from "./read-firmware.ts";
 
 /** GBCS message code of ECS17b Read ESME Energy Registers (Import Energy), DUIS SRV 4.1.1. */
@@ -35,41 +33,38 @@ const UNIT_REACTIVE_ENERGY_VARH = 32;
 export const EMULATED_LOAD = { activeW: 500, reactiveVar: 50 } as const;
 
 /**
- * The DCC's ECS17b command: one action on Data Protection carrying the
- * register to read and the protection parameters (transaction id 04 ‖
- * counter, originator and recipient system titles, agreed key).
+ * Encodes the DLMS content of the DCC's ECS17b command: one action on Data
+ * Protection carrying the register to read and the protection parameters
+ * (transaction id 04 ‖ counter, originator and recipient system titles,
+ * agreed key).
  */
 export function instantaneousRegistersRequest(counter: bigint, originator: Eui, recipient: Eui): Uint8Array {
   const transactionId = Buffer.alloc(9);
   transactionId[0] = 0x04;
   transactionId.writeBigUInt64BE(counter, 1);
 
-  return encodeDlmsApdu({
-    apdu: "access-request",
-    invokeIdAndPriority: invokeIdFor(counter),
-    dateTime: undefined,
-    specifications: [{ kind: "action", descriptor: DATA_PROTECTION }],
-    data: [
-      structure(
-        array(structure({ type: "long-unsigned", value: 1 }, octets(REGISTER_OBJECT), { type: "integer", value: 2 }, { type: "long-unsigned", value: 0 }, structure(enumeration(0), nullData))),
-        array(
-          structure(
-            enumeration(PROTECTION_ENCRYPTION),
-            structure(
-              octets(transactionId),
-              octets(Buffer.from(originator, "hex")),
-              octets(Buffer.from(recipient, "hex")),
-              octets(new Uint8Array(0)),
-              structure(enumeration(AGREED_KEY), structure(octets("02"), octets(new Uint8Array(0)))),
-            ),
-          ),
-        ),
-      ),
-    ],
-  });
+  const register = structure(
+    { type: "long-unsigned", value: 1 },
+    octets(REGISTER_OBJECT),
+    { type: "integer", value: 2 },
+    { type: "long-unsigned", value: 0 },
+    structure(enumeration(0), nullData),
+  );
+  const protection = structure(
+    enumeration(PROTECTION_ENCRYPTION),
+    structure(
+      octets(transactionId),
+      octets(Buffer.from(originator, "hex")),
+      octets(Buffer.from(recipient, "hex")),
+      octets(new Uint8Array(0)),
+      structure(enumeration(AGREED_KEY), structure(octets("02"), octets(new Uint8Array(0)))),
+    ),
+  );
+
+  return accessRequest(counter, [{ kind: "action", descriptor: DATA_PROTECTION }], [structure(array(register), array(protection))]);
 }
 
-/** The ESME's import registers at `now`: active and reactive energy since commissioning at the emulated load. */
+/** Returns the ESME's import registers at `now`: active and reactive energy since commissioning at the emulated load. */
 export function importRegisters(device: DeviceRecord, now: Date): DlmsData {
   const hours = Math.max(0, (now.getTime() - Date.parse(device.dateCommissioned)) / 3_600_000);
   const activeWh = Math.floor(hours * EMULATED_LOAD.activeW) % 2 ** 32;
@@ -87,11 +82,12 @@ export function importRegisters(device: DeviceRecord, now: Date): DlmsData {
 }
 
 /**
- * ECS17b end to end: the DCC builds and MACs the command, the ESME checks the
- * MAC, encrypts its registers for the remote party that reads them (GBCS
- * protected attributes: AES-128-GCM with the KDF in encryption mode) and
- * answers MAC'd, with its clock in the header. Only a holder of that remote
- * party's KA private key can decrypt the values.
+ * Runs ECS17b through the emulated HAN and returns the response bytes. The
+ * DCC builds and MACs the command. The ESME checks the MAC and encrypts its
+ * registers for the remote party that reads them (GBCS protected attributes:
+ * AES-128-GCM with the KDF in encryption mode), so only a holder of that
+ * party's KA private key can decrypt them; its MAC'd response carries its
+ * clock in the header.
  */
 export function runEcs17b(device: DeviceRecord, routing: Routing, reader: Eui, keys: GbcsKeys, now: Date): Uint8Array {
   const deviceKa = keys.deviceKa(device.eui);

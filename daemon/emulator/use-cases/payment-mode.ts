@@ -1,7 +1,9 @@
-import { encodeDlmsApdu, encodeDlmsDateTime, invokeIdFor } from "../../gbcs/index.ts";
+import { encodeDlmsDateTime } from "../../gbcs/index.ts";
 import type { DuisRequest } from "../../duis/request.ts";
 import type { CriticalUseCase } from "./critical-use-case.ts";
 import {
+  accessRequest,
+  accessResponse,
   array,
   cosem,
   DUIS_CANCELLATION_DATE_TIME,
@@ -10,6 +12,7 @@ import {
   nullData,
   octets,
   structure,
+  successes,
   UNSPECIFIED_DATE_TIME,
 } from "./dlms.ts";
 
@@ -39,7 +42,7 @@ function executionTime(text: string | undefined): Uint8Array {
 /**
  * ECS02 (SRV 1.6, Credit): the ESME's account switches to credit mode, now,
  * at the ExecutionDateTime, or never (the cancellation date). The device
- * answers one success per attribute set, with its clock in the header.
+ * returns one success per attribute set, with its clock in the header.
  */
 export const paymentMode: CriticalUseCase = {
   name: "ECS02",
@@ -51,37 +54,20 @@ export const paymentMode: CriticalUseCase = {
       return { rejected: "UpdatePaymentMode to Prepayment is not emulated; this release switches to Credit only" };
     }
 
-    const content = encodeDlmsApdu({
-      apdu: "access-request",
-      invokeIdAndPriority: invokeIdFor(counter),
-      dateTime: undefined,
-      specifications: [
-        { kind: "set", descriptor: cosem(111, ACCOUNT_OBIS, ACCOUNT_MODE_AND_STATUS) },
-        { kind: "set", descriptor: cosem(111, ACCOUNT_OBIS, SCRIPT_REFERENCES) },
-        { kind: "set", descriptor: cosem(111, ACCOUNT_OBIS, EXECUTION_TIME) },
-      ],
-      data: [
-        structure(enumeration(1), enumeration(1)),
-        array(...CREDIT_SCRIPTS.map((script) => structure(octets(SCRIPT_TABLE), octets(script), { type: "bit-string", bitLength: 3, value: Uint8Array.of(0xe0) }))),
-        octets(executionTime(request.bodyFields.get("ExecutionDateTime"))),
-      ],
-    });
-    return { messageCode: ECS02_MESSAGE_CODE, content };
+    const specifications = [ACCOUNT_MODE_AND_STATUS, SCRIPT_REFERENCES, EXECUTION_TIME].map((attribute) => ({
+      kind: "set" as const,
+      descriptor: cosem(111, ACCOUNT_OBIS, attribute),
+    }));
+    const scripts = CREDIT_SCRIPTS.map((script) =>
+      structure(octets(SCRIPT_TABLE), octets(script), { type: "bit-string", bitLength: 3, value: Uint8Array.of(0xe0) }),
+    );
+    const data = [structure(enumeration(1), enumeration(1)), array(...scripts), octets(executionTime(request.bodyFields.get("ExecutionDateTime")))];
+
+    return { messageCode: ECS02_MESSAGE_CODE, content: accessRequest(counter, specifications, data) };
   },
 
   execute(_content: Uint8Array, counter: bigint, now: Date) {
-    const content = encodeDlmsApdu({
-      apdu: "access-response",
-      invokeIdAndPriority: invokeIdFor(counter),
-      dateTime: undefined,
-      requestSpecifications: undefined,
-      data: [nullData, nullData, nullData],
-      results: [
-        { kind: "set", result: 0 },
-        { kind: "set", result: 0 },
-        { kind: "set", result: 0 },
-      ],
-    });
+    const content = accessResponse(counter, [nullData, nullData, nullData], successes("set", 3));
     return { content, dateTime: encodeDlmsDateTime(now) };
   },
 };

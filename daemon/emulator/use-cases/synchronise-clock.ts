@@ -1,7 +1,7 @@
-import { encodeDlmsApdu, encodeDlmsDateTime, invokeIdFor, type DlmsData } from "../../gbcs/index.ts";
+import { encodeDlmsDateTime } from "../../gbcs/index.ts";
 import type { DuisRequest } from "../../duis/request.ts";
 import type { CriticalUseCase } from "./critical-use-case.ts";
-import { cosem, enumeration, nullData, octets, structure, UNSPECIFIED_DATE_TIME } from "./dlms.ts";
+import { accessRequest, accessResponse, cosem, enumeration, nullData, octets, structure, successes, UNSPECIFIED_DATE_TIME } from "./dlms.ts";
 
 /** GBCS message code of ECS70 Set Clock on the ESME (DUIS SRV 6.11 Synchronise Clock). */
 export const ECS70_MESSAGE_CODE = 0x0062;
@@ -18,9 +18,9 @@ const TIME = 2;
 const STATUS = 4;
 
 /**
- * ECS70 (SRV 6.11): the DCC asks the ESME to take the time the user sent,
- * valid from CurrentDateTime to CurrentDateTime + TolerancePeriod seconds;
- * the ESME answers the results and reads back its time and clock status.
+ * ECS70 (SRV 6.11): the DCC sets the ESME's clock to the time the user sent,
+ * valid from CurrentDateTime to CurrentDateTime + TolerancePeriod seconds.
+ * The ESME returns the results and reads back its time and clock status.
  */
 export const synchroniseClock: CriticalUseCase = {
   name: "ECS70",
@@ -34,48 +34,26 @@ export const synchroniseClock: CriticalUseCase = {
     }
     const start = new Date(current);
 
-    const content = encodeDlmsApdu({
-      apdu: "access-request",
-      invokeIdAndPriority: invokeIdFor(counter),
-      dateTime: undefined,
-      specifications: [
-        { kind: "set", descriptor: cosem(8, CLOCK_OBIS, CLOCK_BASE) },
-        { kind: "action", descriptor: cosem(8, CLOCK_OBIS, PRESET_ADJUSTING_TIME) },
-        { kind: "action", descriptor: cosem(8, CLOCK_OBIS, ADJUST_TO_PRESET_TIME) },
-        { kind: "get", descriptor: cosem(8, CLOCK_OBIS, TIME) },
-        { kind: "get", descriptor: cosem(8, CLOCK_OBIS, STATUS) },
-      ],
-      data: [
-        enumeration(5),
-        structure(
-          octets(UNSPECIFIED_DATE_TIME),
-          octets(encodeDlmsDateTime(start)),
-          octets(encodeDlmsDateTime(new Date(start.getTime() + tolerance * 1000))),
-        ),
-        { type: "integer", value: 0 },
-        nullData,
-        nullData,
-      ],
-    });
+    const specifications = [
+      { kind: "set", descriptor: cosem(8, CLOCK_OBIS, CLOCK_BASE) },
+      { kind: "action", descriptor: cosem(8, CLOCK_OBIS, PRESET_ADJUSTING_TIME) },
+      { kind: "action", descriptor: cosem(8, CLOCK_OBIS, ADJUST_TO_PRESET_TIME) },
+      { kind: "get", descriptor: cosem(8, CLOCK_OBIS, TIME) },
+      { kind: "get", descriptor: cosem(8, CLOCK_OBIS, STATUS) },
+    ] as const;
+    const validity = structure(
+      octets(UNSPECIFIED_DATE_TIME),
+      octets(encodeDlmsDateTime(start)),
+      octets(encodeDlmsDateTime(new Date(start.getTime() + tolerance * 1000))),
+    );
+
+    const content = accessRequest(counter, [...specifications], [enumeration(5), validity, { type: "integer", value: 0 }, nullData, nullData]);
     return { messageCode: ECS70_MESSAGE_CODE, content };
   },
 
   execute(_content: Uint8Array, counter: bigint, now: Date) {
-    const time: DlmsData = octets(encodeDlmsDateTime(now));
-    const content = encodeDlmsApdu({
-      apdu: "access-response",
-      invokeIdAndPriority: invokeIdFor(counter),
-      dateTime: undefined,
-      requestSpecifications: undefined,
-      data: [nullData, nullData, nullData, time, { type: "unsigned", value: 0 }],
-      results: [
-        { kind: "set", result: 0 },
-        { kind: "action", result: 0 },
-        { kind: "action", result: 0 },
-        { kind: "get", result: 0 },
-        { kind: "get", result: 0 },
-      ],
-    });
-    return { content };
+    const data = [nullData, nullData, nullData, octets(encodeDlmsDateTime(now)), { type: "unsigned", value: 0 } as const];
+    const results = [...successes("set", 1), ...successes("action", 2), ...successes("get", 2)];
+    return { content: accessResponse(counter, data, results) };
   },
 };
