@@ -236,3 +236,21 @@ describe("rejections", () => {
     expect(response.status).toBe(415);
   });
 });
+
+describe("response signer serial", () => {
+  test("1.4.1 serial validates without naming the certificate", async () => {
+    using state = tempFolder("older-serial");
+    await using older = await runBoxd(
+      testConfig(state.path, {
+        BOXD_DUIS_RESPONSE_SIGNER_SERIAL: "167048897159233642262001557408276884033",
+        BOXD_DUIS_VALIDATE_SIGNATURES: "false",
+      }),
+    );
+    const body = await (await postDuis(older.ports.duis, "D", withoutSignature(readTemplate(READ_INVENTORY)))).text();
+
+    expect(body).toContain("<ds:X509SerialNumber>167048897159233642262001557408276884033</ds:X509SerialNumber>");
+    const validation = await validate(body);
+    expect(validation.messages).toContain("passed signature check");
+    expect(validation.exitCode).toBe(0);
+  });
+});
