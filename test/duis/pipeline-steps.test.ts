@@ -109,7 +109,7 @@ describe("command variant against endpoint", () => {
 });
 
 describe("body cap", () => {
-  const request = (body: BodyInit, headers: Record<string, string> = {}) =>
+  const request = (body: string | ReadableStream, headers: Record<string, string> = {}) =>
     new Request("http://127.0.0.1/api/v1/serviceD", { method: "POST", body, headers });
 
   test("reads a body under the cap", async () => {
