@@ -18,7 +18,7 @@ import { GbcsKeys } from "./emulator/gbcs-keys.ts";
 import { Inventory } from "./emulator/han.ts";
 import { loadOrCreateDeviceCredentials, loadTrustMaterial } from "../provisioning/devices/index.ts";
 import { loadProvisioning, type Provisioning } from "../provisioning/index.ts";
-import { markHealthy, resolveBootSlot, type BootSelection } from "../update/install/index.ts";
+import { markHealthy, NoTrialToConfirm, resolveBootSlot, type BootSelection } from "../update/install/index.ts";
 import { LockService } from "../update/lock-service.ts";
 import { hasBootState, UpdateService } from "../update/service.ts";
 import packageJson from "../package.json" with { type: "json" };
@@ -87,6 +87,23 @@ function loadResponseSigner(library: CertificateLibrary, serial: string): Respon
     throw new Error(`certificate serial ${serial} (${certificate.name}) does not hold the DSP signing key; use a DSP XML-signing serial`);
   }
   return { privateKey, issuerName: "CN=Z1,OU=07", serial };
+}
+
+/**
+ * Ends the trial of the running slot now that every server listens, and
+ * records its release as the floor. A report the boot state no longer
+ * accepts (the health timeout passed) is logged, and the next start reverts.
+ */
+function reportSlotHealth(updateFolder: string, updates: UpdateService): void {
+  let record;
+  try {
+    record = markHealthy(updateFolder);
+  } catch (error) {
+    if (!(error instanceof NoTrialToConfirm)) throw error;
+    log.error({ err: error }, "slot health report rejected; the next start reverts to the previous slot");
+    return;
+  }
+  updates.recordHealthy(record);
 }
 
 /** Starts every part of boxd in order. Ports of 0 pick free ports (tests). */
@@ -243,7 +260,7 @@ export async function startBoxd(config: Config): Promise<Boxd> {
   await step("response delivery", () => sender.start());
 
   if (hasBootState(updateFolder)) {
-    await step("slot health", () => updates.recordHealthy(markHealthy(updateFolder)));
+    await step("slot health", () => reportSlotHealth(updateFolder, updates));
   }
   lock.start();
 

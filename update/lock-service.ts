@@ -1,8 +1,8 @@
 /**
- * The daemon's view of the remote lock: opens it from the provisioning data
- * and the settings, refreshes it at boot and on an interval while locked,
- * and turns its state into the refusal text that the DUIS gateway, the SMKI
- * repository and the admin API send.
+ * The daemon's view of the remote lock. It opens the lock from the
+ * provisioning data and the settings, and refreshes it at boot and on an
+ * interval while locked. Its refusal text is what the DUIS gateway, the
+ * SMKI repository and the admin API send while the box is locked.
  */
 import type { Logger } from "../daemon/log.ts";
 import type { Provisioning } from "../provisioning/index.ts";
@@ -25,7 +25,7 @@ export interface LockServiceSettings {
   checkInUrl: string;
   /** Wait between two refreshes while the box is locked, in ms. */
   refreshIntervalMs: number;
-  /** Longest wait for the boot refresh, in ms. */
+  /** Maximum wait for the boot refresh, in ms. */
   bootRefreshTimeoutMs: number;
 }
 
@@ -44,7 +44,7 @@ const SYSTEM_TIMERS: LockTimers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-/** How the lock state is kept current. */
+/** Source of the lock state. */
 export type LockMode =
   /** Development mode: no lock authority key, so the box is never locked. */
   | "none"

@@ -94,7 +94,7 @@ export interface UpdateServiceOptions {
   install?: Omit<InstallOptions, "onProgress" | "log">;
 }
 
-/** What POST /update/install started. */
+/** Target and version that POST /update/install started. */
 export interface InstallStarted {
   target: string;
   version: string;

@@ -18,7 +18,7 @@ import { ApiRequestInvalid, errorAnswer } from "./errors.ts";
 /** Largest admin request body accepted, in bytes; every request body is a small JSON object. */
 export const ADMIN_MAX_BODY_BYTES = 16 * 1024;
 
-/** What `GET /status` reports besides the parts the API owns. */
+/** Fields of `GET /status` that come from other parts of the daemon. */
 export interface StatusSource {
   version: string;
   mode: "factory" | "development";
@@ -39,7 +39,7 @@ export interface AdminApiOptions {
 
 /**
  * Creates the admin API. While the box is locked every update endpoint
- * answers 423 with the lock's contact text, and `/status` and `/lock` show
+ * returns 423 with the lock's contact text, and `/status` and `/lock` show
  * the lock. `POST /lock/refresh` is never refused, because a refresh is how
  * an unlock arrives.
  */

@@ -1,5 +1,5 @@
 /**
- * Error answers of the admin API: JSON `{error, message}` with the HTTP
+ * Error responses of the admin API: JSON `{error, message}` with the HTTP
  * status of who is at fault. The caller sent a bad request (400, 401, 404,
  * 409), the box is locked (423), or the update repository sent bad data or
  * could not be reached (502). Anything else is logged and answered with a
@@ -22,13 +22,13 @@ export class ApiRequestInvalid extends Error {
   }
 }
 
-/** Status and JSON body of an error answer. */
+/** Status and JSON body of an error response. */
 export interface ErrorAnswer {
   status: 400 | 404 | 409 | 423 | 502 | 507;
   body: Record<string, unknown> & { error: string; message: string };
 }
 
-/** Maps a known error to its answer, or returns undefined for an unexpected one. */
+/** Maps a known error to its response, or returns undefined for an unexpected one. */
 export function errorAnswer(error: unknown): ErrorAnswer | undefined {
   if (!(error instanceof Error)) {
     return undefined;

@@ -14,6 +14,34 @@ describe("configuration", () => {
     expect(config.gbcs.responseRouting).toBe("originator");
   });
 
+  test("updates and lock are off by default", () => {
+    const config = loadConfig(undefined, {});
+
+    expect(config.update).toEqual({ metadataUrl: "", targetsUrl: "", hardwareId: "generic-x86_64", autoInstall: "manual" });
+    expect(config.lock).toEqual({ checkInUrl: "", refreshIntervalMs: 300_000, bootRefreshTimeoutMs: 10_000 });
+    expect(config.admin).toEqual({ host: "127.0.0.1", port: 8090 });
+  });
+
+  test("update and lock environment variables", () => {
+    const config = loadConfig(undefined, {
+      BOXD_UPDATE_METADATA_URL: "http://127.0.0.1:8000/repo/metadata/",
+      BOXD_UPDATE_TARGETS_URL: "http://127.0.0.1:8000/repo/targets",
+      BOXD_UPDATE_HARDWARE_ID: "nuc-11-pro",
+      BOXD_UPDATE_AUTO_INSTALL: "automatic",
+      BOXD_LOCK_CHECK_IN_URL: "http://127.0.0.1:8000/dcc/check-in",
+      BOXD_LOCK_REFRESH_INTERVAL_MS: "60000",
+      BOXD_LOCK_BOOT_REFRESH_TIMEOUT_MS: "2000",
+    });
+
+    expect(config.update).toEqual({
+      metadataUrl: "http://127.0.0.1:8000/repo/metadata",
+      targetsUrl: "http://127.0.0.1:8000/repo/targets",
+      hardwareId: "nuc-11-pro",
+      autoInstall: "automatic",
+    });
+    expect(config.lock).toEqual({ checkInUrl: "http://127.0.0.1:8000/dcc/check-in", refreshIntervalMs: 60_000, bootRefreshTimeoutMs: 2000 });
+  });
+
   test("file then environment override defaults", () => {
     using folder = tempFolder("config");
     const path = join(folder.path, "boxd.json");
@@ -35,6 +63,13 @@ describe("configuration", () => {
     ["role list", { duis: { users: { "90B3D51F30010001": ["XX"] } } }, {}, "duis.users", "list of roles"],
     ["unknown environment variable", {}, { BOXD_DUIS_PROT: "1" }, "BOXD_DUIS_PROT", "unknown variable BOXD_DUIS_PROT"],
     ["environment integer", {}, { BOXD_RECEIVER_REQUEST_TIMEOUT_MS: "fast" }, "receiver.requestTimeoutMs", "(ms)"],
+    ["update URL without scheme", { update: { metadataUrl: "updates.example.com/metadata" } }, {}, "update.metadataUrl", 'or "" to turn it off'],
+    ["update URL with another scheme", {}, { BOXD_UPDATE_TARGETS_URL: "ftp://127.0.0.1/targets" }, "update.targetsUrl", "an http or https URL"],
+    ["check-in URL not text", { lock: { checkInUrl: 5 } }, {}, "lock.checkInUrl", "an http or https URL"],
+    ["auto-install value", {}, { BOXD_UPDATE_AUTO_INSTALL: "always" }, "update.autoInstall", "one of manual, automatic"],
+    ["hardware id with a slash", { update: { hardwareId: "a/b" } }, {}, "update.hardwareId", "invalid value"],
+    ["lock interval too short", {}, { BOXD_LOCK_REFRESH_INTERVAL_MS: "10" }, "lock.refreshIntervalMs", "from 1000 to 86400000 (ms)"],
+    ["boot refresh timeout", { lock: { bootRefreshTimeoutMs: 0 } }, {}, "lock.bootRefreshTimeoutMs", "(ms)"],
   ])("%s stops the boot", (_, file, environment, key, message) => {
     using folder = tempFolder("config-bad");
     const path = join(folder.path, "boxd.json");

@@ -65,6 +65,9 @@ test("install, A/B switch and rollback", async () => {
   expect(onSlotA.body).toMatchObject({ version: "1.1.0", slots: { running: { slot: "a", version: "1.1.0", action: "trial" }, next: { slot: "a", onTrial: false } } });
   const floor = await w.api(box, "POST", "/update/check");
   expect(floor.body).toMatchObject({ installed: "1.1.0 (counter 11)", decision: { action: "none", reason: "up-to-date" } });
+  const again = await w.api(box, "POST", "/update/install");
+  expect(again.status).toBe(409);
+  expect(again.body).toMatchObject({ error: "NothingToInstall", message: expect.stringContaining("up-to-date") });
 
   await w.api(box, "PUT", "/update/channel", { channel: "upcoming" });
   expect((await w.api(box, "POST", "/update/install")).status).toBe(202);
@@ -99,4 +102,24 @@ test("install refusals name the fix", async () => {
   const rollback = await w.api(box, "POST", "/update/rollback");
   expect(rollback.status).toBe(409);
   expect(rollback.body.error).toBe("NoRollbackSlot");
+});
+
+test("automatic install starts from a check", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start({ BOXD_UPDATE_AUTO_INSTALL: "automatic" }));
+
+  const check = await w.api(box, "POST", "/update/check");
+  await box.updates.whenIdle();
+
+  expect(check.body).toMatchObject({ autoInstall: "automatic", decision: { action: "install", version: "1.1.0" } });
+  expect((await w.api(box, "GET", "/update/progress")).body.progress).toMatchObject({ phase: "done", version: "1.1.0" });
+});
+
+test("manual install waits for the user", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+
+  await w.api(box, "POST", "/update/check");
+
+  expect((await w.api(box, "GET", "/update/progress")).body).toEqual({ progress: null, line: null });
 });
