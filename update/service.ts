@@ -123,7 +123,7 @@ export class UpdateService {
     return this.client !== undefined;
   }
 
-  /** The followed channel, for check-ins; `current` while updates are off. */
+  /** Returns the followed channel, for check-ins; `current` while updates are off. */
   channel(): Channel {
     return this.client?.state().channel ?? "current";
   }
@@ -151,7 +151,7 @@ export class UpdateService {
   }
 
   async unpin(): Promise<{ channel: Channel; pin: null }> {
-    const client = await this.guarded("pin change");
+    const client = await this.guarded("pin change", false);
     client.unpin();
     return { channel: client.state().channel, pin: null };
   }
@@ -190,8 +190,9 @@ export class UpdateService {
     return { target: target.name, version: target.custom.version, downgrade: plan.downgrade };
   }
 
-  /** The latest progress of the running or last install, or null before the first. */
+  /** Returns the latest progress of the running or last install, or null before the first. */
   progress(): InstallProgress | null {
+    this.options.lock.assertNotLocked("update progress");
     return this.latestProgress;
   }
 
@@ -202,7 +203,7 @@ export class UpdateService {
 
   /** Switches the next start to the other slot and marks the release left behind as bad. */
   async rollback(): Promise<SlotReport> {
-    await this.guarded("rollback");
+    await this.guarded("rollback", false);
     if (this.installing !== undefined) {
       throw new InstallInProgress(this.options.folder);
     }
@@ -248,9 +249,15 @@ export class UpdateService {
     };
   }
 
-  /** Refreshes the lock, raises `DeviceLocked` while locked, and returns the client or raises {@link UpdatesOff}. */
-  private async guarded(action: string): Promise<UpdateClient> {
-    await this.options.lock.refresh();
+  /**
+   * Raises `DeviceLocked` while locked, and returns the client or raises
+   * {@link UpdatesOff}. Calls that reach the repository anyway refresh the
+   * lock first, so a lock published since the last refresh applies to them.
+   */
+  private async guarded(action: string, refresh = true): Promise<UpdateClient> {
+    if (refresh) {
+      await this.options.lock.refresh();
+    }
     this.options.lock.assertNotLocked(action);
 
     if (this.client === undefined) {

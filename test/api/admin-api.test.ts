@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import type { Boxd } from "../../daemon/boot.ts";
 import { SWITCHES_FILE } from "../../daemon/config/switches.ts";
 import { DEVELOPMENT_ADMIN_TOKEN_FILE } from "../../provisioning/index.ts";
-import { runBoxd, tempFolder, testConfig } from "../support/harness.ts";
+import { ResponseCode } from "../../daemon/duis/codes.ts";
+import { postDuis, runBoxd, tempFolder, testConfig } from "../support/harness.ts";
+import { readTemplate } from "../support/java-tool.ts";
 import { World } from "../integration/world.ts";
 
 let world: World | undefined;
@@ -149,4 +151,16 @@ test("factory box without a repository reports updates off", async () => {
 
   expect(check.status).toBe(409);
   expect(check.body).toMatchObject({ error: "UpdatesOff", message: expect.stringContaining("BOXD_UPDATE_METADATA_URL") });
+});
+
+test("signature switch applies to the next DUIS request", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+  const unsigned = readTemplate("8.2_READ_INVENTORY_REQUEST_DUIS.XML").replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, "");
+  const responseCode = async () => /<sr:ResponseCode>([^<]+)</.exec(await (await postDuis(box.ports.duis, "D", unsigned)).text())?.[1];
+
+  expect(await responseCode()).toBe(ResponseCode.notAuthenticated);
+  await w.api(box, "PUT", "/duis/signature-validation", { enabled: false });
+
+  expect(await responseCode()).not.toBe(ResponseCode.notAuthenticated);
 });

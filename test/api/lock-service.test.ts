@@ -11,7 +11,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** Timers that run only when the test says so. */
+/** Timers that run only when the test calls `fire`. */
 class ManualTimers implements LockTimers {
   readonly pending: Array<{ run: () => void; ms: number }> = [];
 

@@ -21,6 +21,7 @@ const UPDATE_CALLS: Array<[string, string, unknown]> = [
   ["DELETE", "/update/pin", undefined],
   ["POST", "/update/install", {}],
   ["POST", "/update/rollback", undefined],
+  ["GET", "/update/progress", undefined],
 ];
 
 function searchSmki(box: Boxd): Promise<Response> {
@@ -32,7 +33,7 @@ function searchSmki(box: Boxd): Promise<Response> {
 }
 
 /** Checks that DUIS, SMKI and every update endpoint refuse with the lock's contact. */
-async function expectRefused(w: World, box: Boxd): Promise<void> {
+async function expectServiceStopped(w: World, box: Boxd): Promise<void> {
   const duis = await postDuis(box.ports.duis, "D", "<x/>");
   expect(duis.status).toBe(503);
   expect(await duis.text()).toContain(`Contact: ${LOCK_CONTACT}`);
@@ -59,11 +60,11 @@ test("lock, restart and unlock through the repository", async () => {
   w.lock();
   const check = await w.api(box, "POST", "/update/check");
   expect(check.status).toBe(423);
-  await expectRefused(w, box);
+  await expectServiceStopped(w, box);
 
   await box.stop();
   box = boxd = await w.start();
-  await expectRefused(w, box);
+  await expectServiceStopped(w, box);
   expect(w.checkIns.at(-1)?.signed).toMatchObject({ deviceId: DEVICE_ID, locked: true, lockSequence: 1 });
 
   w.unlock();
@@ -96,5 +97,5 @@ test("boot refresh applies a lock before serving", async () => {
   const box = (boxd = await w.start());
 
   expect(box.lock.isLocked()).toBe(true);
-  await expectRefused(w, box);
+  await expectServiceStopped(w, box);
 });

@@ -20,7 +20,7 @@ export const DEVICE_ID = "boxd-integration-0001";
 export const LOCK_MESSAGE = "Reported stolen from the test lab.";
 export const LOCK_CONTACT = "DCC service desk, +44 0000 000000";
 
-/** Answer of one admin API call. */
+/** Status and JSON body of one admin API response. */
 export interface ApiAnswer {
   status: number;
   body: Record<string, any>;
@@ -110,12 +110,12 @@ export class World {
     });
   }
 
-  /** The lock authority locks the box through the repository. */
+  /** Publishes a lock statement, as the lock authority does. */
   lock(): void {
     issueStatement({ authority: this.authority, repositoryDir: this.publicFolder, deviceId: DEVICE_ID, state: "locked", message: LOCK_MESSAGE, contact: LOCK_CONTACT });
   }
 
-  /** The lock authority unlocks the box with the nonce of check-in `index` (default: the latest). */
+  /** Publishes an unlock statement with the nonce of check-in `index` (default: the latest). */
   unlock(index = -1): void {
     const latest = this.checkIns.at(index);
     if (latest === undefined) {
