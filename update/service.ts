@@ -91,7 +91,7 @@ export interface UpdateServiceOptions {
   lock: LockService;
   log: Logger;
   fetcher?: Fetcher;
-  install?: Omit<InstallOptions, "onProgress" | "log">;
+  install?: Omit<InstallOptions, "onProgress" | "onStep" | "log">;
 }
 
 /** Target and version that POST /update/install started. */
@@ -277,6 +277,13 @@ export class UpdateService {
         log,
         onProgress: (progress) => {
           this.latestProgress = progress;
+        },
+        // A lock applied during the download stops the install before the image moves into a slot
+        // and again before the switch. Both steps resume from disk once the box is unlocked.
+        onStep: (step) => {
+          if (step === "download-verified" || step === "slot-recorded") {
+            this.options.lock.assertNotLocked("slot switch");
+          }
         },
       });
     } catch (error) {

@@ -99,3 +99,25 @@ test("boot refresh applies a lock before serving", async () => {
   expect(box.lock.isLocked()).toBe(true);
   await expectServiceStopped(w, box);
 });
+
+test("lock during a download stops the switch", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+  const release = w.holdDownloads();
+  expect((await w.api(box, "POST", "/update/install")).status).toBe(202);
+
+  w.lock();
+  await w.api(box, "POST", "/lock/refresh");
+  release();
+  await box.updates.whenIdle();
+
+  expect(box.updates.slots().next).toEqual({ slot: null, version: null, onTrial: false });
+  w.unlock();
+  await w.api(box, "POST", "/lock/refresh");
+  const progress = await w.api(box, "GET", "/update/progress");
+  expect(progress.body.progress).toMatchObject({ phase: "failed", error: expect.stringContaining("Refused slot switch") });
+
+  expect((await w.api(box, "POST", "/update/install")).status).toBe(202);
+  await box.updates.whenIdle();
+  expect(box.updates.slots().next).toEqual({ slot: "a", version: "1.1.0", onTrial: true });
+});
