@@ -70,13 +70,13 @@ export const SETTINGS = {
   },
   "admin.port": { kind: { type: "port" }, default: 8090, description: "TCP port of the admin API (0 picks a free port)" },
   "update.metadataUrl": {
-    kind: { type: "url", example: "https://updates.example.com/boxd/metadata" },
+    kind: { type: "url", example: "http://127.0.0.1:8000/metadata" },
     default: "",
     description:
       "Base URL of the update repository's signed metadata (root, timestamp, snapshot, targets); empty turns updates off. The remote lock reads lock/<deviceId>.json from the folder above it",
   },
   "update.targetsUrl": {
-    kind: { type: "url", example: "https://updates.example.com/boxd/targets" },
+    kind: { type: "url", example: "http://127.0.0.1:8000/targets" },
     default: "",
     description: "Base URL of the update repository's release files; empty turns updates off",
   },
@@ -91,7 +91,7 @@ export const SETTINGS = {
     description: "Whether boxd may install a planned release without a user action; 'manual' waits for POST /update/install",
   },
   "lock.checkInUrl": {
-    kind: { type: "url", example: "https://dcc.example.com/boxd/check-in" },
+    kind: { type: "url", example: "http://127.0.0.1:8001/check-in" },
     default: "",
     description:
       "URL the lock authority (the DCC) receives signed check-ins on; with update.metadataUrl it turns lock refreshes on. Empty keeps the stored lock state without refreshing it",
