@@ -6,7 +6,7 @@
  *
  * Each start gets a free loopback port chosen beforehand, so the poll needs
  * no log line: it POSTs one signed 8.2 Read Inventory (signature validation
- * on) every POLL_INTERVAL_MS until the daemon answers, and accepts any DUIS
+ * on) every POLL_INTERVAL_MS until the daemon responds, and accepts any DUIS
  * Response. The boot step lines of each start's log give the split.
  * Prints a Markdown section for docs/benchmarks.md.
  *
@@ -222,28 +222,37 @@ async function measureStart(command: DaemonCommand, folder: string, counter: big
 /** The runs of one command and one state kind. */
 interface Series {
   label: string;
+  command: DaemonCommand;
+  warm: boolean;
   samples: StartSample[];
 }
 
-async function measureSeries(label: string, command: DaemonCommand, warm: boolean, starts: number, counterBase: bigint): Promise<Series> {
-  const samples: StartSample[] = [];
-  const warmFolder = mkdtempSync(join(tmpdir(), "boxd-bench-start-"));
+/**
+ * Runs `starts` rounds of one start per series, interleaved, so that load
+ * from other processes on the machine spreads evenly over the series.
+ */
+async function measureRounds(allSeries: Series[], starts: number, counterBase: bigint): Promise<void> {
+  const warmFolders = allSeries.map((series) => (series.warm ? mkdtempSync(join(tmpdir(), "boxd-bench-start-")) : undefined));
   try {
     // A warm folder has been started once, so its device credentials exist.
-    if (warm) await measureStart(command, warmFolder, counterBase);
+    for (const [index, series] of allSeries.entries()) {
+      const folder = warmFolders[index];
+      if (folder !== undefined) await measureStart(series.command, folder, counterBase);
+    }
 
-    for (let i = 0; i < starts; i++) {
-      const folder = warm ? warmFolder : mkdtempSync(join(tmpdir(), "boxd-bench-start-"));
-      try {
-        samples.push(await measureStart(command, folder, counterBase + BigInt(i + 1)));
-      } finally {
-        if (!warm) rmSync(folder, { recursive: true, force: true });
+    for (let round = 0; round < starts; round++) {
+      for (const [index, series] of allSeries.entries()) {
+        const folder = warmFolders[index] ?? mkdtempSync(join(tmpdir(), "boxd-bench-start-"));
+        try {
+          series.samples.push(await measureStart(series.command, folder, counterBase + BigInt(round + 1)));
+        } finally {
+          if (warmFolders[index] === undefined) rmSync(folder, { recursive: true, force: true });
+        }
       }
     }
   } finally {
-    rmSync(warmFolder, { recursive: true, force: true });
+    for (const folder of warmFolders) if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
   }
-  return { label, samples };
 }
 
 function seriesRow(series: Series): string {
@@ -272,18 +281,19 @@ if (import.meta.main) {
   const binarySize = await buildBinary(COMPILED_BINARY);
   const counterBase = BigInt(Date.now()) * 1000n;
   const compiled: DaemonCommand = [COMPILED_BINARY];
-  const allSeries = [
-    await measureSeries("`dist/boxd`, fresh state", compiled, false, starts, counterBase),
-    await measureSeries("`bun daemon/main.ts`, fresh state", SOURCE_COMMAND, false, starts, counterBase),
-    await measureSeries("`dist/boxd`, warm state", compiled, true, starts, counterBase),
-    await measureSeries("`bun daemon/main.ts`, warm state", SOURCE_COMMAND, true, starts, counterBase),
+  const allSeries: Series[] = [
+    { label: "`dist/boxd`, fresh state", command: compiled, warm: false, samples: [] },
+    { label: "`bun daemon/main.ts`, fresh state", command: SOURCE_COMMAND, warm: false, samples: [] },
+    { label: "`dist/boxd`, warm state", command: compiled, warm: true, samples: [] },
+    { label: "`bun daemon/main.ts`, warm state", command: SOURCE_COMMAND, warm: true, samples: [] },
   ];
+  await measureRounds(allSeries, starts, counterBase);
 
   const lines = [
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Bun ${Bun.version}.`,
     `Command: \`bun bench/compiled-start.ts --starts ${starts}\` (${new Date().toISOString().slice(0, 10)}); \`dist/boxd\` is ${binarySize} bytes.`,
     "",
-    `| how started (${starts} starts each) | p50 ms | p90 ms | max ms | daemon's own "boxd ready" ms, median | VmRSS at first answer, median |`,
+    `| how started (${starts} starts each, interleaved) | p50 ms | p90 ms | max ms | daemon's own "boxd ready" ms, median | VmRSS at first answer, median |`,
     "|---|---:|---:|---:|---:|---:|",
     ...allSeries.map(seriesRow),
     "",
