@@ -290,6 +290,8 @@ export async function startBoxd(config: Config): Promise<Boxd> {
         duisServer.stop(true);
         smkiServer.stop(true);
         adminServer.stop(true);
+        counters.close();
+        outbox.close();
         log.info({ pendingDeliveries: outbox.size }, "boxd stopped");
       })();
       return stopping;

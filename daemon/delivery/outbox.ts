@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { syncFolder, writeJsonAtomic } from "../state/atomic.ts";
+import { AtomicWriter } from "../state/atomic-writer.ts";
 
 /** One asynchronous DUIS message waiting for delivery to the Receive Response Service. */
 export interface OutboxMessage {
@@ -26,6 +27,7 @@ export interface OutboxMessage {
 export class Outbox {
   private readonly folder: string;
   private readonly pending = new Map<string, OutboxMessage>();
+  private readonly writer = new AtomicWriter();
   private sequence = 0;
 
   constructor(stateDirectory: string) {
@@ -39,8 +41,8 @@ export class Outbox {
     }
   }
 
-  /** Persists a new message and returns it; the caller may acknowledge the request afterwards. */
-  enqueue(requestId: string, body: string, now: number): OutboxMessage {
+  /** Persists a new message and resolves with it once it is on disk; the caller may acknowledge the request afterwards. */
+  async enqueue(requestId: string, body: string, now: number): Promise<OutboxMessage> {
     const id = `${now.toString().padStart(15, "0")}-${(this.sequence++).toString().padStart(6, "0")}-${process.pid}`;
     const message: OutboxMessage = {
       id,
@@ -50,7 +52,7 @@ export class Outbox {
       attempts: 0,
       nextAttemptAt: now,
     };
-    writeJsonAtomic(this.pathOf(id), message);
+    await this.writer.write(this.pathOf(id), `${JSON.stringify(message, null, 2)}\n`);
     this.pending.set(id, message);
     return message;
   }
@@ -84,6 +86,11 @@ export class Outbox {
       syncFolder(this.folder);
     }
     this.pending.delete(message.id);
+  }
+
+  /** Stops the writer thread; call after the last enqueue. */
+  close(): void {
+    this.writer.close();
   }
 
   get size(): number {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { writeJsonAtomic } from "../state/atomic.ts";
+import { AtomicWriter } from "../state/atomic-writer.ts";
 import type { Eui } from "./eui.ts";
 
 /**
@@ -67,13 +67,14 @@ function transformKey(originator: Eui, target: Eui, counter: bigint): string {
  * Keeps the replay state in one JSON file. A counter is accepted in memory
  * at once, so a concurrent replay of it is rejected, and the request is
  * answered only after a write that includes it has reached the disk (temp
- * file, fsync, rename). Requests accepted within one turn of the event loop
- * share one write (group commit): an atomic write costs about 0.2 ms of CPU
- * and more of disk time, too much to pay per request.
+ * file, fsync, rename). The write runs on a worker thread, and requests
+ * accepted while one is in progress share the next (group commit).
  */
 export class CounterStore {
   readonly rule: ReplayRule;
-  private pending: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
+  private readonly writer = new AtomicWriter();
+  private current: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
 
   constructor(private readonly path: string) {
     this.rule = existsSync(path) ? ReplayRule.fromJSON(JSON.parse(readFileSync(path, "utf8"))) : new ReplayRule();
@@ -89,28 +90,29 @@ export class CounterStore {
     return undefined;
   }
 
-  /** Resolves once a write that includes every change made so far is on disk. */
+  /** Stops the writer thread; call after the last request is answered. */
+  close(): void {
+    this.writer.close();
+  }
+
+  /** Resolves once a write that started after this call has finished. */
   private persist(): Promise<void> {
-    if (this.pending) return this.pending.promise;
+    if (!this.current) {
+      this.current = this.writer.write(this.path, `${JSON.stringify(this.rule.toJSON(), null, 2)}\n`).finally(() => {
+        this.current = undefined;
+      });
+      return this.current;
+    }
 
-    let resolve!: () => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<void>((resolvePromise, rejectPromise) => {
-      resolve = resolvePromise;
-      reject = rejectPromise;
-    });
-    this.pending = { promise, resolve, reject };
+    this.next ??= this.current.then(
+      () => this.startNext(),
+      () => this.startNext(),
+    );
+    return this.next;
+  }
 
-    setImmediate(() => {
-      const batch = this.pending!;
-      this.pending = undefined;
-      try {
-        writeJsonAtomic(this.path, this.rule.toJSON());
-        batch.resolve();
-      } catch (error) {
-        batch.reject(error);
-      }
-    });
-    return promise;
+  private startNext(): Promise<void> {
+    this.next = undefined;
+    return this.persist();
   }
 }

@@ -72,12 +72,12 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
   };
 
   /** Wraps a device's GBCS response into a signed async DUIS I0, queues it durably, and acknowledges with I99. */
-  const answerAsync = (request: DuisRequest, variant: ServiceVariant, gbcs: Uint8Array): ServiceOutcome => {
+  const answerAsync = async (request: DuisRequest, variant: ServiceVariant, gbcs: Uint8Array): Promise<ServiceOutcome> => {
     const canonical = buildResponse(
       { requestId: request.requestId, responseId: responseIdFor(request.requestId), code: ResponseCode.success, dateTime: now() },
       responseMessage(request.serviceReference, variant.variant, element("GBCSPayload", Buffer.from(gbcs).toString("base64"))),
     );
-    const message = context.outbox.enqueue(request.requestId.text, signCanonicalDocument(canonical, context.signer), now().getTime());
+    const message = await context.outbox.enqueue(request.requestId.text, signCanonicalDocument(canonical, context.signer), now().getTime());
     context.log.info({ requestId: request.requestId.text, srv: variant.variant, messageId: message.id, gbcsBytes: gbcs.length }, "device response queued");
     context.queued();
     return { code: ResponseCode.acknowledged };
