@@ -7,8 +7,11 @@ import pino, { type Logger } from "pino";
  * Never pass key material, tokens or whole DUIS bodies to a log call; log
  * ids, lengths, counts and codes instead.
  */
+/** The level before the configuration is loaded; `log.level` replaces it at boot once validated. */
+const EARLY_LEVEL = "info";
+
 const root: Logger = pino({
-  level: process.env.BOXD_LOG_LEVEL ?? "info",
+  level: EARLY_LEVEL,
   base: { service: "boxd" },
   timestamp: pino.stdTimeFunctions.isoTime,
 });

@@ -55,6 +55,8 @@ function allowed(spec: SettingSpec): string {
       return kind.example ? `a string such as ${kind.example}` : "a string";
     case "url":
       return `an http or https URL such as ${kind.example}, or "" to turn it off`;
+    case "address":
+      return `host:port/path with or without http:// or https://, such as ${kind.example}`;
   }
 }
 
@@ -91,6 +93,13 @@ function coerce(key: string, spec: SettingSpec, value: unknown, source: string, 
       if (value === "") return value;
       if (!isHttpUrl(value)) return fail();
       return value.replace(/\/+$/, "");
+    case "address": {
+      if (typeof value !== "string" || value.trim() === "") return fail();
+      const trimmed = value.trim();
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) && !/^https?:\/\//i.test(trimmed)) return fail();
+      if (!isHttpUrl(/^https?:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`)) return fail();
+      return trimmed;
+    }
     case "roles": {
       const parsed = fromText && typeof value === "string" ? safeJson(value, fail) : value;
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return fail();

@@ -12,6 +12,7 @@ type Kind =
   | { type: "string"; pattern?: RegExp; example?: string }
   /** An http or https URL, or "" to turn the feature off. */
   | { type: "url"; example: string }
+  | { type: "address"; example: string }
   | { type: "enum"; values: readonly string[] }
   | { type: "roles" };
 
@@ -107,7 +108,7 @@ export const SETTINGS = {
     description: "Longest wait for the lock refresh at boot; on timeout boxd starts with the stored lock state",
   },
   "receiver.url": {
-    kind: { type: "string", example: "192.168.0.5:1880/smartdcc/duis" },
+    kind: { type: "address", example: "192.168.0.5:1880/smartdcc/duis" },
     default: "127.0.0.1:1880/smartdcc/duis",
     description: "Receive Response Service address for asynchronous responses and alerts, with or without http://",
   },

@@ -26,13 +26,23 @@ const MATRIX_GAPS: Record<string, UserRole[]> = {
   "8.6": ["IS", "ES", "GS"],
 };
 
+/**
+ * Returns the service reference of a variant. The published matrix lists
+ * "6.2" for variants 6.20.1 and 6.20.2, which belong to 6.20; a variant's
+ * reference is always the variant itself or the variant less its last part.
+ */
+function serviceReferenceOf(listed: string, variant: string): string {
+  if (variant === listed || variant.startsWith(`${listed}.`)) return listed;
+  return variant.slice(0, variant.lastIndexOf("."));
+}
+
 const VARIANTS = new Map<string, ServiceVariant>();
 for (const entry of matrix) {
   const variant = entry["Service Reference Variant"];
   const listed = entry["Eligible User Roles"] as UserRole[];
   VARIANTS.set(variant, {
     name: entry["Service Request Name"],
-    serviceReference: entry["Service Reference"],
+    serviceReference: serviceReferenceOf(entry["Service Reference"], variant),
     variant,
     critical: entry.Critical === "Yes",
     nonDevice: entry["Non-Device Request"] === "Yes",

@@ -15,9 +15,10 @@ import { completeSignedPreCommand, transform, type CriticalContext } from "./cri
 import type { DeviceRecord, Inventory } from "./han.ts";
 import { PreCommandStore } from "./pre-commands.ts";
 import type { CriticalUseCase } from "./use-cases/critical-use-case.ts";
-import { runEcs17b } from "./use-cases/instantaneous-registers.ts";
+import { ecs17bCommand, ecs17bRespond } from "./use-cases/instantaneous-registers.ts";
 import { paymentMode } from "./use-cases/payment-mode.ts";
-import { runEcs52, type Routing } from "./use-cases/read-firmware.ts";
+import { ecs52Command, ecs52Respond } from "./use-cases/read-firmware.ts";
+import type { Routing } from "./use-cases/wan.ts";
 import { synchroniseClock } from "./use-cases/synchronise-clock.ts";
 
 /** Critical use cases boxd emulates, by DUIS service reference variant. */
@@ -83,9 +84,19 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
     return { code: ResponseCode.acknowledged };
   };
 
+  /** CV 2 and 6: the DCC returns the MAC'd command synchronously, for the user to deliver over the HAN. */
+  const localCommand = (command: Uint8Array): ServiceOutcome => ({
+    code: ResponseCode.success,
+    payload: group("LocalCommand", element("GBCSPayload", Buffer.from(command).toString("base64"))),
+  });
+
+  // The use cases for other device types (e.g. GCS38 on a GSME) are not emulated yet: E20, not E11.
   const requireType = (device: DeviceRecord, types: readonly string[], srv: string): ServiceOutcome | undefined => {
     if (types.includes(device.deviceType)) return undefined;
-    return { code: ResponseCode.wrongDeviceType, reason: `SRV ${srv} is emulated for ${types.join(", ")}; device ${device.eui} is a ${device.deviceType}` };
+    return {
+      code: ResponseCode.deviceCannotCommunicate,
+      reason: `SRV ${srv} is emulated for ${types.join(", ")} only; device ${device.eui} is a ${device.deviceType}`,
+    };
   };
 
   const services = new Map<string, DeviceService>();
@@ -104,7 +115,10 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
       return { code: ResponseCode.roleNotEligible, reason: `user ${request.requestId.originator} has no GBCS key-agreement key the device could answer to` };
     }
 
-    return answerAsync(request, variant, runEcs52(device, routingFor(request), context.keys));
+    const routing = routingFor(request);
+    const command = ecs52Command(device, routing, context.keys);
+    if (request.commandVariant === 2) return localCommand(command);
+    return answerAsync(request, variant, ecs52Respond(device, command, routing, context.keys));
   });
 
   // SRV 4.1.1 Read Instantaneous Import Registers: GBCS ECS17b on an ESME, values encrypted for the user.
@@ -116,8 +130,11 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
       return { code: ResponseCode.roleNotEligible, reason: `user ${request.requestId.originator} has no GBCS key-agreement key to decrypt with` };
     }
 
-    const gbcs = runEcs17b(device, routingFor(request), request.requestId.originator, context.keys, now());
-    return answerAsync(request, variant, gbcs);
+    const routing = routingFor(request);
+    const reader = request.requestId.originator;
+    const command = ecs17bCommand(device, routing, reader, context.keys);
+    if (request.commandVariant === 2) return localCommand(command);
+    return answerAsync(request, variant, ecs17bRespond(device, command, routing, reader, context.keys, now()));
   });
 
   // Critical SRVs: CV 4 transforms to a pre-command; CV 5 (or 6) returns it signed and runs it.
@@ -131,10 +148,7 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
 
       const result = completeSignedPreCommand(request, device, useCase, critical);
       if (!("kind" in result)) return result;
-      if (result.kind === "local-command") {
-        const payload = group("LocalCommand", element("GBCSPayload", Buffer.from(result.gbcs).toString("base64")));
-        return { code: ResponseCode.success, payload };
-      }
+      if (result.kind === "local-command") return localCommand(result.gbcs);
       return answerAsync(request, variant, result.gbcs);
     });
   }

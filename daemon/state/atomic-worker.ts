@@ -1,4 +1,3 @@
-/// <reference lib="webworker" />
 import { writeFileAtomic } from "./atomic.ts";
 
 /**
@@ -6,9 +5,13 @@ import { writeFileAtomic } from "./atomic.ts";
  * file, fsync, rename, folder fsync) so the fsyncs never block the main
  * event loop.
  */
-declare const self: Worker;
+// Inside a worker, `self` is the worker's global scope: it receives the messages and posts the replies.
+declare const self: {
+  onmessage: ((event: MessageEvent<{ id: number; path: string; data: string }>) => void) | null;
+  postMessage(message: { id: number; error?: string }): void;
+};
 
-self.onmessage = (event: MessageEvent<{ id: number; path: string; data: string }>) => {
+self.onmessage = (event) => {
   const { id, path, data } = event.data;
   try {
     writeFileAtomic(path, data);

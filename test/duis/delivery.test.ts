@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { once } from "node:events";
 import { ResponseCode } from "../../daemon/duis/codes.ts";
+import { decodeMessage } from "../../daemon/gbcs/index.ts";
 import { readTemplate } from "../support/java-tool.ts";
 import { postDuis, ReceiveResponseService, runBoxd, tempFolder, testConfig } from "../support/harness.ts";
 
@@ -144,5 +145,29 @@ describe("anti-replay counters", () => {
 
     const body = await (await postDuis(boxd.ports.duis, "D", request(READ_INVENTORY, 1))).text();
     expect(responseCode(body)).toBe(ResponseCode.success);
+  });
+});
+
+describe("device services", () => {
+  test("CV 2 returns the MAC'd command for local delivery", async () => {
+    using folder = tempFolder("local-delivery");
+    await using boxd = await runBoxd(testConfig(folder.path, UNSIGNED));
+
+    const body = await (await postDuis(boxd.ports.duis, "D", request("ECS17b_4.1.1_REQUEST_DUIS.XML", 8001))).text();
+
+    expect(responseCode(body)).toBe(ResponseCode.success);
+    const command = decodeMessage(Buffer.from(/<sr:LocalCommand><sr:GBCSPayload>([^<]+)</.exec(body)![1]!, "base64"));
+    expect(command.mac).toBeDefined();
+    expect(command.apdu.otherInfo.messageCode).toBe(0x0027);
+    expect(command.apdu.recipient as string).toBe("00DB1234567890A0");
+  });
+
+  test("use case not emulated for the device type is E20", async () => {
+    using folder = tempFolder("gsme");
+    await using boxd = await runBoxd(testConfig(folder.path, UNSIGNED));
+
+    const body = await (await postDuis(boxd.ports.duis, "S", request("GCS38_11.2_SUCCESS_REQUEST_DUIS.XML", 8002))).text();
+
+    expect(responseCode(body)).toBe(ResponseCode.deviceCannotCommunicate);
   });
 });

@@ -85,6 +85,11 @@ describe("access control", () => {
     );
   });
 
+  test("6.20 variants keep their service reference", () => {
+    expect(serviceVariant("6.20.1")?.serviceReference).toBe("6.20");
+    expect(serviceVariant("6.2.1")?.serviceReference).toBe("6.2");
+  });
+
   test("unknown user holds no role", () => {
     expect(checkEligibility(users, "F0B3D51F30010000" as Eui, serviceVariant("8.2")!)).toContain("holds roles []");
   });

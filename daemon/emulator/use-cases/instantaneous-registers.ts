@@ -1,18 +1,9 @@
-import {
-  buildCommand,
-  buildProtectedAttributesResponse,
-  encodeDlmsDateTime,
-  openCommand,
-  parseEui64,
-  wrapWithMac,
-  type DlmsData,
-} from "../../gbcs/index.ts";
-import { DCC_EUI } from "../../duis/constants.ts";
+import { buildProtectedAttributesResponse, encodeDlmsDateTime, type DlmsData } from "../../gbcs/index.ts";
 import type { Eui } from "../../duis/eui.ts";
 import type { GbcsKeys } from "../gbcs-keys.ts";
 import type { DeviceRecord } from "../han.ts";
 import { accessRequest, array, cosem, enumeration, nullData, octets, structure } from "./dlms.ts";
-import type { Routing } from "./read-firmware.ts";
+import { dccCommand, macResponse, receiveCommand, supplementaryFields, type Routing } from "./wan.ts";
 
 /** GBCS message code of ECS17b Read ESME Energy Registers (Import Energy), DUIS SRV 4.1.1. */
 export const ECS17B_MESSAGE_CODE = 0x0027;
@@ -81,41 +72,25 @@ export function importRegisters(device: DeviceRecord, now: Date): DlmsData {
   );
 }
 
+/** Builds the DCC's ECS17b command to an ESME for the user `reader`, MAC'd (`DD`). */
+export function ecs17bCommand(device: DeviceRecord, routing: Routing, reader: Eui, keys: GbcsKeys): Uint8Array {
+  return dccCommand(device, routing, keys, ECS17B_MESSAGE_CODE, instantaneousRegistersRequest(routing.counter, reader, device.eui));
+}
+
 /**
- * Runs ECS17b through the emulated HAN and returns the response bytes. The
- * DCC builds and MACs the command. The ESME checks the MAC and encrypts its
- * registers for the remote party that reads them (GBCS protected attributes:
- * AES-128-GCM with the KDF in encryption mode), so only a holder of that
- * party's KA private key can decrypt them; its MAC'd response carries its
- * clock in the header.
+ * Runs ECS17b on the ESME and returns its MAC'd response. The ESME checks the
+ * DCC's MAC and encrypts its registers for the remote party that reads them
+ * (GBCS protected attributes: AES-128-GCM with the KDF in encryption mode),
+ * so only a holder of that party's KA private key can decrypt them. The
+ * response carries the ESME's clock in its header.
  */
-export function runEcs17b(device: DeviceRecord, routing: Routing, reader: Eui, keys: GbcsKeys, now: Date): Uint8Array {
-  const deviceKa = keys.deviceKa(device.eui);
-  if (!deviceKa) throw new Error(`device ${device.eui} has no key-agreement credentials; provision it first`);
-
-  const supplementary = routing.supplementary && {
-    supplementaryRemotePartyId: parseEui64(routing.supplementary.remotePartyId),
-    supplementaryRemotePartyCounter: routing.supplementary.remotePartyCounter,
-  };
-  const command = buildCommand({
-    originator: parseEui64(routing.remoteParty),
-    recipient: parseEui64(device.eui),
-    counter: routing.counter,
-    messageCode: ECS17B_MESSAGE_CODE,
-    content: instantaneousRegistersRequest(routing.counter, reader, device.eui),
-    ...(supplementary && { otherInfo: supplementary }),
-  });
-  const commandBytes = wrapWithMac(command, { senderKaPrivateKey: keys.acbKaPrivateKey(), peerKaPublicKey: deviceKa.publicKey });
-
-  const received = openCommand(commandBytes, {
-    deviceKaPrivateKey: deviceKa.privateKey,
-    remoteKaPublicKey: keys.remotePartyKaPublicKey(DCC_EUI as Eui),
-  });
+export function ecs17bRespond(device: DeviceRecord, command: Uint8Array, routing: Routing, reader: Eui, keys: GbcsKeys, now: Date): Uint8Array {
+  const received = receiveCommand(device, command, keys);
   const response = buildProtectedAttributesResponse(
     received.apdu,
     importRegisters(device, now),
-    { deviceKaPrivateKey: deviceKa.privateKey, remoteKaPublicKey: keys.remotePartyKaPublicKey(reader) },
-    { dateTime: encodeDlmsDateTime(now), ...supplementary },
+    { deviceKaPrivateKey: keys.deviceKa(device.eui)!.privateKey, remoteKaPublicKey: keys.remotePartyKaPublicKey(reader) },
+    { dateTime: encodeDlmsDateTime(now), ...supplementaryFields(routing) },
   );
-  return wrapWithMac(response, { senderKaPrivateKey: deviceKa.privateKey, peerKaPublicKey: keys.remotePartyKaPublicKey(routing.remoteParty) });
+  return macResponse(device, response, routing, keys);
 }

@@ -1,9 +1,10 @@
-import { buildCommand, buildResponse, openCommand, parseEui64, wrapWithMac } from "../../gbcs/index.ts";
-import { DCC_EUI } from "../../duis/constants.ts";
-import type { Eui } from "../../duis/eui.ts";
+import { buildResponse } from "../../gbcs/index.ts";
 import type { DeviceRecord } from "../han.ts";
 import type { GbcsKeys } from "../gbcs-keys.ts";
 import { accessRequest, accessResponse, cosem, nullData, octets, successes } from "./dlms.ts";
+import { dccCommand, macResponse, receiveCommand, supplementaryFields, type Routing } from "./wan.ts";
+
+export type { Routing } from "./wan.ts";
 
 /** GBCS message code of ECS52 Read ESME Firmware Version (DUIS SRV 11.2 on an ESME). */
 export const ECS52_MESSAGE_CODE = 0x0059;
@@ -21,56 +22,26 @@ export function firmwareVersionResponse(counter: bigint, firmwareVersion: Uint8A
   return accessResponse(counter, [octets(firmwareVersion)], successes("get", 1));
 }
 
-/** The addressing of a device command: its GBCS originator and counter, and any user the DCC relays for. */
-export interface Routing {
-  /** GBCS originator of the command and recipient of the response. */
-  remoteParty: Eui;
-  /** GBCS originator counter of the command, echoed in the response. */
-  counter: bigint;
-  /** Set when the access control broker relays for a user: the user and its DUIS counter. */
-  supplementary?: { remotePartyId: Eui; remotePartyCounter: bigint };
+/** Builds the DCC's ECS52 command to an ESME, MAC'd (`DD`). */
+export function ecs52Command(device: DeviceRecord, routing: Routing, keys: GbcsKeys): Uint8Array {
+  return dccCommand(device, routing, keys, ECS52_MESSAGE_CODE, firmwareVersionRequest(routing.counter));
 }
 
 /**
- * Runs ECS52 Read ESME Firmware Version through the emulated HAN and returns
- * the response bytes. The DCC builds the command and MACs it with the access
- * control broker's KA key (GBCS: the DCC applies the command MAC). The ESME
- * checks the MAC, reads its firmware version and MACs its response with its
- * KA key and the recipient's.
+ * Runs ECS52 on the ESME and returns its MAC'd response: the ESME checks the
+ * DCC's MAC, reads its firmware version and MACs the response with its KA
+ * key and the remote party's.
  */
-export function runEcs52(device: DeviceRecord, routing: Routing, keys: GbcsKeys): Uint8Array {
-  const deviceKa = keys.deviceKa(device.eui);
-  if (!deviceKa) throw new Error(`device ${device.eui} has no key-agreement credentials; provision it first`);
-
-  const supplementary = routing.supplementary && {
-    supplementaryRemotePartyId: parseEui64(routing.supplementary.remotePartyId),
-    supplementaryRemotePartyCounter: routing.supplementary.remotePartyCounter,
-  };
-  const command = buildCommand({
-    originator: parseEui64(routing.remoteParty),
-    recipient: parseEui64(device.eui),
-    counter: routing.counter,
-    messageCode: ECS52_MESSAGE_CODE,
-    content: firmwareVersionRequest(routing.counter),
-    ...(supplementary && { otherInfo: supplementary }),
-  });
-  const commandBytes = wrapWithMac(command, {
-    senderKaPrivateKey: keys.acbKaPrivateKey(),
-    peerKaPublicKey: deviceKa.publicKey,
-  });
-
-  // The device side: check the DCC's MAC before acting on the command.
-  const received = openCommand(commandBytes, {
-    deviceKaPrivateKey: deviceKa.privateKey,
-    remoteKaPublicKey: keys.remotePartyKaPublicKey(DCC_EUI as Eui),
-  });
-
+export function ecs52Respond(device: DeviceRecord, command: Uint8Array, routing: Routing, keys: GbcsKeys): Uint8Array {
+  const received = receiveCommand(device, command, keys);
   const response = buildResponse(received.apdu, {
     content: firmwareVersionResponse(received.apdu.originatorCounter, Buffer.from(device.firmwareVersion, "hex")),
-    ...supplementary,
+    ...supplementaryFields(routing),
   });
-  return wrapWithMac(response, {
-    senderKaPrivateKey: deviceKa.privateKey,
-    peerKaPublicKey: keys.remotePartyKaPublicKey(routing.remoteParty),
-  });
+  return macResponse(device, response, routing, keys);
+}
+
+/** Runs ECS52 Read ESME Firmware Version through the emulated HAN and returns the response bytes. */
+export function runEcs52(device: DeviceRecord, routing: Routing, keys: GbcsKeys): Uint8Array {
+  return ecs52Respond(device, ecs52Command(device, routing, keys), routing, keys);
 }
