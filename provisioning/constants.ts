@@ -9,6 +9,12 @@ export const PROVISIONING_FILE = "provisioning.json";
 /** Ed25519 identity key pair of the box (secret seed included). */
 export const IDENTITY_KEY_FILE = "identity.key.json";
 
+/**
+ * Public half of the identity key, in the TUF key format. The lock authority
+ * passes it as `--device-key` to verify the box's check-ins, so it is not secret.
+ */
+export const IDENTITY_PUBLIC_KEY_FILE = "identity.pub.json";
+
 /** Folder of the trust anchors. */
 export const ANCHORS_FOLDER = "anchors";
 

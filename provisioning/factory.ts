@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DeviceLocked, LockError } from "../update/lock/errors.ts";
 import { parseStickEntry, readAllowlistFile, type StickAllowlistEntry } from "./allowlist.ts";
-import { DEFAULT_ADMIN_URL, DEVICE_CREDENTIALS_FOLDER, STATE_DIRECTORY_MODE } from "./constants.ts";
+import { DEFAULT_ADMIN_URL, DEVICE_CREDENTIALS_FOLDER, IDENTITY_PUBLIC_KEY_FILE, STATE_DIRECTORY_MODE } from "./constants.ts";
 import { ProvisioningError, ProvisioningInputInvalid } from "./errors.ts";
 import type { DeviceCredentialsHook } from "./hooks.ts";
 import { provisionDevice } from "./provision.ts";
@@ -15,8 +15,9 @@ const HELP = `Usage: npx bun provisioning/factory.ts --state DIR --root FILE --l
 
 Provisions a boxd appliance once: device ID, Ed25519 identity key, trust
 anchors, admin API credential and Zigbee stick allowlist, written atomically
-into DIR (created with mode ${STATE_DIRECTORY_MODE.toString(8)}). Prints the device ID and the admin token;
-the token is shown only this once and stored only as a hash.
+into DIR (created with mode ${STATE_DIRECTORY_MODE.toString(8)}). Prints the device ID, the public identity
+key (also written to DIR/${IDENTITY_PUBLIC_KEY_FILE} for the lock tool's --device-key) and the admin
+token; the token is shown only this once and stored only as a hash.
 
 Required:
   --state DIR        Protected state directory of the daemon (its state.directory setting).
@@ -129,6 +130,8 @@ export async function main(argv: string[]): Promise<number> {
       [
         `Device ID:        ${result.deviceId}`,
         `Identity key ID:  ${result.identityKeyId}`,
+        `Identity key:     ${result.identityPublicKey} (Ed25519 public key, also in ${result.identityPublicKeyPath};`,
+        "                  the lock authority passes that file as --device-key to verify check-ins)",
         `Lock key ID:      ${result.lockAuthorityKeyId}`,
         `Admin API:        ${adminUrl} (send the header "Authorization: Bearer <admin token>")`,
         `Admin token:      ${result.adminToken}`,

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../daemon/state/atomic.ts";
 import { logger, type Logger } from "../daemon/log.ts";
 import { DeviceLocked, LockSettingInvalid, LockStateCorrupt } from "../update/lock/errors.ts";
-import { generateKeyPair, keyIdOf, readPublicKeyFile, writeSecretKeyFile } from "../update/lock/keys.ts";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { generateKeyPair, keyIdOf, readPublicKeyFile, writePublicKeyFile, writeSecretKeyFile } from "../update/lock/keys.ts";
 import { isDeviceId } from "../update/lock/statement.ts";
 import { LockStore } from "../update/lock/store.ts";
 import type { Ed25519PublicKey } from "../update/lock/keys.ts";
@@ -12,6 +13,7 @@ import {
   DEVELOPMENT_ADMIN_TOKEN_FILE,
   DEVICE_CREDENTIALS_FOLDER,
   IDENTITY_KEY_FILE,
+  IDENTITY_PUBLIC_KEY_FILE,
   LOCK_AUTHORITY_KEY_FILE,
   MAX_ROOT_METADATA_BYTES,
   PROVISIONING_FORMAT,
@@ -44,6 +46,10 @@ export type FactoryOptions = {
 export type FactoryResult = {
   deviceId: string;
   identityKeyId: string;
+  /** Public identity key, lowercase hex; the lock authority verifies check-ins with it. */
+  identityPublicKey: string;
+  /** Path of the public identity key file, for the lock tool's `--device-key`. */
+  identityPublicKeyPath: string;
   lockAuthorityKeyId: string;
   adminToken: string;
   /** True if an earlier identity (factory or development) was replaced. */
@@ -77,6 +83,8 @@ export async function provisionDevice(options: FactoryOptions): Promise<FactoryR
   const identity = generateKeyPair();
   const adminToken = generateAdminToken();
   writeSecretKeyFile(join(options.stateDir, IDENTITY_KEY_FILE), identity);
+  const identityPublicKeyPath = join(options.stateDir, IDENTITY_PUBLIC_KEY_FILE);
+  writePublicKeyFile(identityPublicKeyPath, identity.publicKey);
   writeFileAtomic(join(options.stateDir, ROOT_METADATA_FILE), rootMetadata.bytes, SECRET_FILE_MODE);
   writeJsonAtomic(join(options.stateDir, LOCK_AUTHORITY_KEY_FILE), lockAuthorityKey, SECRET_FILE_MODE);
 
@@ -100,7 +108,15 @@ export async function provisionDevice(options: FactoryOptions): Promise<FactoryR
   rmSync(join(options.stateDir, DEVELOPMENT_ADMIN_TOKEN_FILE), { force: true });
 
   log.info({ deviceId, identityKeyId: identity.keyId, lockAuthorityKeyId, sticks: options.allowlist.length, replaced }, "box provisioned");
-  return { deviceId, identityKeyId: identity.keyId, lockAuthorityKeyId, adminToken, replaced };
+  return {
+    deviceId,
+    identityKeyId: identity.keyId,
+    identityPublicKey: bytesToHex(identity.publicKey),
+    identityPublicKeyPath,
+    lockAuthorityKeyId,
+    adminToken,
+    replaced,
+  };
 }
 
 /** Creates the state directory, or narrows its mode to 0700 if it already exists. */

@@ -11,6 +11,7 @@ import {
   LockError,
   LockStateCorrupt,
   LockStore,
+  lockedText,
   RemoteLock,
   type CheckInInfo,
   type LockStatus,
@@ -156,7 +157,7 @@ export class LockService {
     if (!status.locked) {
       return undefined;
     }
-    return `This box is locked by its owner (lock sequence ${status.sequence}). ${status.message} Contact: ${status.contact}`;
+    return lockedText(status.sequence, status.message, status.contact);
   }
 
   /**

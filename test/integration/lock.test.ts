@@ -2,6 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import type { Boxd } from "../../daemon/boot.ts";
 import { CERTIFICATE_SEARCH_PATH } from "../../daemon/smki/index.ts";
 import { postDuis } from "../support/harness.ts";
+import { DEFAULT_LOCK_LIMITS } from "../../update/lock/index.ts";
 import { DEVICE_ID, LOCK_CONTACT, LOCK_MESSAGE, World } from "./world.ts";
 
 let world: World | undefined;
@@ -77,17 +78,50 @@ test("lock, restart and unlock through the repository", async () => {
   expect((await w.api(box, "GET", "/lock")).body).toMatchObject({ locked: false, message: "", contact: "" });
 });
 
-test("unlock with a stale nonce keeps the box locked", async () => {
+test("unlock with a nonce older than the window keeps the box locked", async () => {
   const w = (world = await World.create());
   const box = (boxd = await w.start());
   w.lock();
   await w.api(box, "POST", "/lock/refresh");
 
-  await w.api(box, "POST", "/lock/refresh");
-  w.unlock(-2);
+  for (let count = 0; count < DEFAULT_LOCK_LIMITS.nonceWindowCheckIns; count += 1) {
+    await w.api(box, "POST", "/lock/refresh");
+  }
+  w.unlock(-1 - DEFAULT_LOCK_LIMITS.nonceWindowCheckIns);
   const stale = await w.api(box, "POST", "/lock/refresh");
 
   expect(stale.body).toMatchObject({ locked: true, refresh: { statement: { error: "UnlockNonceMismatch" } } });
+});
+
+test("unlock read before refused calls still applies", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+  w.lock();
+  await w.api(box, "POST", "/lock/refresh");
+  const nonceIndex = w.checkIns.length - 1;
+
+  const refused = await w.api(box, "POST", "/update/check");
+  await box.lock.refresh();
+  w.unlock(nonceIndex);
+  const unlocked = await w.api(box, "POST", "/lock/refresh");
+
+  expect(refused.status).toBe(423);
+  expect(w.checkIns.length - 1).toBeGreaterThan(nonceIndex + 1);
+  expect(unlocked.body).toMatchObject({ locked: false, refresh: { statement: { kind: "applied" } } });
+});
+
+test("locked refusal separates sentences", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+  w.lock();
+  await w.api(box, "POST", "/lock/refresh");
+
+  const refused = await w.api(box, "POST", "/update/check");
+
+  expect(refused.body.message).toBe(
+    `Refused update check. This box is locked by the DCC, its lock authority (lock sequence 1). ${LOCK_MESSAGE} Contact: ${LOCK_CONTACT}.`,
+  );
+  expect(box.lock.refusal()).not.toContain("owner");
 });
 
 test("boot refresh applies a lock before serving", async () => {

@@ -22,6 +22,7 @@ import {
   type LockStatementBody,
   type RemoteLock,
 } from "../../update/lock/index.ts";
+import { DEFAULT_LOCK_LIMITS } from "../../update/lock/constants.ts";
 import { LockWorld } from "./harness.ts";
 
 const LOCK_MESSAGE = "Reported stolen. Please return this box.";
@@ -224,6 +225,40 @@ describe("unlock applied", () => {
     expect(world.open().isLocked()).toBe(false);
   });
 
+  test.each([
+    { name: "previous check-in", checkInsAfter: 1 },
+    { name: "oldest check-in in window", checkInsAfter: DEFAULT_LOCK_LIMITS.nonceWindowCheckIns - 1 },
+  ])("unlock with nonce of $name", async ({ checkInsAfter }) => {
+    const lock = world.open();
+    await lockAt(lock, 7);
+    await lock.checkIn(RELEASE);
+    const nonce = latestNonce();
+    for (let count = 0; count < checkInsAfter; count += 1) {
+      await lock.checkIn(RELEASE);
+    }
+    publish({ state: "unlocked", sequence: 8, nonce, message: "", contact: "" });
+
+    const restarted = world.open();
+    const outcome = await restarted.fetchAndApplyLockStatement();
+
+    expect(outcome).toEqual(expect.objectContaining({ kind: "applied" }));
+    expect(restarted.isLocked()).toBe(false);
+  });
+
+  test("applied unlock cannot be replayed", async () => {
+    const lock = world.open();
+    await lockAt(lock, 7);
+    await unlockAt(lock, 8);
+    const unlock = statement({ state: "unlocked", sequence: 8, nonce: latestNonce(), message: "", contact: "" });
+    await lockAt(lock, 9);
+    world.publishRaw(unlock);
+
+    const result = lock.fetchAndApplyLockStatement();
+
+    await expect(result).rejects.toBeInstanceOf(StatementReplayed);
+    expect(lock.isLocked()).toBe(true);
+  });
+
   test("refresh fetches before rotating nonce", async () => {
     const lock = world.open();
     await lockAt(lock, 7);
@@ -343,18 +378,20 @@ const rejections: RejectionCase[] = [
     after: { state: "locked", sequence: 7 },
   },
   {
-    name: "unlock with previous nonce",
+    name: "unlock with nonce older than window",
     setup: async (lock) => {
       await lockAt(lock, 7);
       await lock.checkIn(RELEASE);
     },
     attack: async (lock) => {
-      const previous = latestNonce();
-      await lock.checkIn(RELEASE);
-      publish({ state: "unlocked", sequence: 8, nonce: previous, message: "", contact: "" });
+      const oldest = latestNonce();
+      for (let count = 0; count < DEFAULT_LOCK_LIMITS.nonceWindowCheckIns; count += 1) {
+        await lock.checkIn(RELEASE);
+      }
+      publish({ state: "unlocked", sequence: 8, nonce: oldest, message: "", contact: "" });
     },
     error: UnlockNonceMismatch,
-    fields: () => ({ reason: "nonce-mismatch", expectedNonce: latestNonce() }),
+    fields: () => ({ reason: "nonce-mismatch", expectedNonce: latestNonce(), acceptedCheckIns: DEFAULT_LOCK_LIMITS.nonceWindowCheckIns }),
     after: { state: "locked", sequence: 7 },
   },
   {

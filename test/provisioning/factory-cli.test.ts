@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { setLogLevel } from "../../daemon/log.ts";
 import { DEFAULT_ADMIN_URL, loadProvisioning, verifyAdminToken } from "../../provisioning/index.ts";
 import { generateKeyPair, publicKeyObject } from "../../update/lock/index.ts";
-import { writePublicKeyFile } from "../../update/lock/keys.ts";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { IDENTITY_PUBLIC_KEY_FILE } from "../../provisioning/constants.ts";
+import { readPublicKeyFile, writePublicKeyFile } from "../../update/lock/keys.ts";
 
 setLogLevel("silent");
 
@@ -42,6 +44,18 @@ afterEach(() => {
 });
 
 describe("factory command", () => {
+  test("prints and writes identity public key", () => {
+    const result = factory(...required);
+
+    const loaded = loadProvisioning(join(root, "state"));
+    const printed = /Identity key: +([0-9a-f]{64}) /.exec(result.stdout)?.[1];
+    const file = readPublicKeyFile(join(root, "state", IDENTITY_PUBLIC_KEY_FILE), "--device-key");
+    expect(result.exitCode).toBe(0);
+    expect(printed).toBe(bytesToHex(loaded.identity.publicKey));
+    expect(file).toEqual(publicKeyObject(loaded.identity.publicKey));
+    expect(result.stdout).toContain(join(root, "state", IDENTITY_PUBLIC_KEY_FILE));
+  });
+
   test("provisions once and prints token", () => {
     const first = factory(...required, "--sticks", join(root, "sticks.txt"), "--stick", "usb:0451:16a8:XYZ");
     const second = factory(...required);

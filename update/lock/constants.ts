@@ -18,7 +18,7 @@ export const STATEMENT_FOLDER = "lock";
 /** File name of the persisted lock state inside the state directory. */
 export const LOCK_STATE_FILE = "lock.json";
 
-/** File name of the latest check-in nonce inside the state directory. */
+/** File name of the nonces of the latest check-ins inside the state directory. */
 export const CHECK_IN_FILE = "check-in.json";
 
 /** Version of the on-disk format of {@link LOCK_STATE_FILE} and {@link CHECK_IN_FILE}. */
@@ -43,6 +43,12 @@ export type LockLimits = {
   checkInTimeoutMs: number;
   /** Maximum length in characters of the message and of the contact text of a statement. */
   maxTextLength: number;
+  /**
+   * Number of latest check-ins whose nonces an unlock may carry, in check-ins.
+   * Every refresh checks in, so a window above 1 keeps an unlock valid while
+   * the box checks in again before the unlock arrives.
+   */
+  nonceWindowCheckIns: number;
 };
 
 /** Default limits. A statement is a few hundred bytes, so 16 KiB leaves wide room. */
@@ -51,4 +57,5 @@ export const DEFAULT_LOCK_LIMITS: LockLimits = {
   fetchTimeoutMs: 15_000,
   checkInTimeoutMs: 15_000,
   maxTextLength: 1024,
+  nonceWindowCheckIns: 8,
 };

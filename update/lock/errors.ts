@@ -86,15 +86,20 @@ export class StatementReplayed extends LockStatementRejected {
   }
 }
 
-/** An unlock does not carry the nonce of the box's latest check-in. */
+/** An unlock does not carry the nonce of one of the box's latest check-ins. */
 export class UnlockNonceMismatch extends LockStatementRejected {
-  constructor(readonly expectedNonce: string | null, readonly receivedNonce: string | null) {
+  constructor(
+    readonly expectedNonce: string | null,
+    readonly receivedNonce: string | null,
+    /** Number of recent check-in nonces the box accepted, in check-ins. */
+    readonly acceptedCheckIns = expectedNonce === null ? 0 : 1,
+  ) {
     super(
       "nonce-mismatch",
       expectedNonce === null
         ? "Unlock statement rejected: the box has no check-in nonce yet. Let the box check in, then reissue the unlock with its nonce."
-        : `Unlock statement carries nonce ${receivedNonce ?? "(none)"}, expected ${expectedNonce} from the latest check-in. ` +
-          "Reissue the unlock with the nonce of the latest check-in.",
+        : `Unlock statement carries nonce ${receivedNonce ?? "(none)"}, which is not the nonce of any of the box's latest ${acceptedCheckIns} check-ins ` +
+          `(latest ${expectedNonce}). Reissue the unlock with the nonce of the latest check-in.`,
     );
   }
 }
@@ -150,16 +155,45 @@ export class DeviceLocked extends LockError {
     readonly statusMessage: string,
     readonly contact: string,
   ) {
-    super(`Refused ${action}: this box is locked by its owner (lock sequence ${sequence}). ${statusMessage} Contact: ${contact}`);
+    super(`Refused ${action}. ${lockedText(sequence, statusMessage, contact)}`);
   }
+}
+
+/**
+ * Returns the text a locked box sends: who locked it, the lock authority's
+ * message and whom to contact, each as its own sentence.
+ */
+export function lockedText(sequence: number, statusMessage: string, contact: string): string {
+  const sentences = [`This box is locked by the DCC, its lock authority (lock sequence ${sequence}).`];
+  if (statusMessage.trim() !== "") {
+    sentences.push(asSentence(statusMessage));
+  }
+  if (contact.trim() !== "") {
+    sentences.push(asSentence(`Contact: ${contact.trim()}`));
+  }
+  return sentences.join(" ");
+}
+
+/** Returns `text` trimmed and ending in a full stop, unless it already ends in one of `.!?`. */
+function asSentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 // ---------------------------------------------------------------------------
 // Lock authority side: a box sent a bad check-in
 
+/** What the lock authority should do about an invalid check-in report, by the field at fault. */
+const CHECK_IN_FIXES: Record<string, string> = {
+  signatures:
+    "Pass the box's identity public key as --device-key: the identity.pub.json file in the box's state folder, which the factory command writes and prints. " +
+    "If that key is right, the report was altered after the box signed it.",
+  default: "Pass the check-in report exactly as the box POSTed it to lock.checkInUrl.",
+};
+
 /** A check-in report received by the lock authority is malformed, or its signature is invalid. */
 export class CheckInInvalid extends LockError {
   constructor(readonly field: string, readonly detail: string) {
-    super(`Invalid check-in report: ${field} ${detail}. Wait for the box's next check-in.`);
+    super(`Invalid check-in report: ${field} ${detail}. ${CHECK_IN_FIXES[field] ?? CHECK_IN_FIXES.default}`);
   }
 }

@@ -42,8 +42,17 @@ export function initialLockState(deviceId: string): LockState {
  * 1. it carries a valid signature by the lock authority key, the one key of the lock role;
  * 2. it is bound to this box's device ID;
  * 3. its sequence is greater than the stored one (an equal sequence is accepted only as an identical re-send);
- * 4. for an unlock, it carries the nonce of the box's latest check-in.
+ * 4. for an unlock, it carries the nonce of one of the box's latest check-ins,
+ *    at most `nonceWindowCheckIns` (8 by default) check-ins back.
  * Each rule raises its own {@link LockStatementRejected} subclass.
+ *
+ * The window in rule 4 exists because the box checks in at every refresh,
+ * including refreshes that refused calls trigger while locked, so the nonce
+ * the lock authority read a moment ago may already be one check-in old.
+ * Replay protection does not rest on the window: rule 3 still rejects any
+ * statement whose sequence is not above the applied one, so an applied
+ * unlock cannot be replayed, and an unlock held back for more than the
+ * window's check-ins is rejected.
  */
 export class LockPolicy {
   readonly authorityKeyId: string;
@@ -56,10 +65,10 @@ export class LockPolicy {
 
   /**
    * Checks `statement` against `current` and returns the state to persist.
-   * `latestNonce` is the nonce of the latest check-in, or null if the box has
-   * not checked in since it was provisioned.
+   * `recentNonces` are the nonces of the latest check-ins, newest first, and
+   * empty if the box has not checked in since it was provisioned.
    */
-  apply(current: LockState, statement: LockStatement, latestNonce: string | null): ApplyOutcome {
+  apply(current: LockState, statement: LockStatement, recentNonces: readonly string[]): ApplyOutcome {
     const signedBytes = canonicalBytes(statement.signed);
 
     // Rule 1: only the lock authority key counts. Keys of the update repository's
@@ -95,12 +104,12 @@ export class LockPolicy {
       throw new StatementReplayed(current.sequence, body.sequence);
     }
 
-    // Rule 4: an unlock must be fresh. The nonce of the latest check-in proves the lock
+    // Rule 4: an unlock must be fresh. The nonce of a recent check-in proves the lock
     // authority issued it after that check-in, so a captured unlock cannot be held back
-    // and delivered later. A replayed lock is at worst a denial of service, and rule 3
-    // already stops it, so a lock needs no nonce.
-    if (body.state === "unlocked" && (latestNonce === null || body.nonce !== latestNonce)) {
-      throw new UnlockNonceMismatch(latestNonce, body.nonce ?? null);
+    // and delivered much later. A replayed lock is at worst a denial of service, and
+    // rule 3 already stops it, so a lock needs no nonce.
+    if (body.state === "unlocked" && (body.nonce === undefined || !recentNonces.includes(body.nonce))) {
+      throw new UnlockNonceMismatch(recentNonces[0] ?? null, body.nonce ?? null, recentNonces.length);
     }
 
     return {

@@ -183,7 +183,7 @@ export class RemoteLock {
     let outcome;
     try {
       const statement = parseStatement(bytes, this.limits);
-      outcome = this.policy.apply(this.state, statement, this.readLatestNonce());
+      outcome = this.policy.apply(this.state, statement, this.readRecentNonces());
     } catch (error) {
       this.logFailure(error, { url }, "lock statement rejected");
       throw error;
@@ -207,13 +207,14 @@ export class RemoteLock {
   /**
    * Sends a check-in signed by the identity key, carrying the device ID,
    * release, lock sequence and a fresh nonce. The nonce is persisted
-   * atomically before sending, so an unlock that echoes it is accepted even
-   * after a restart. Raises {@link CheckInFailed} if the POST fails.
+   * atomically before sending, next to the nonces of the previous
+   * `nonceWindowCheckIns - 1` check-ins, so an unlock that echoes any of them
+   * is accepted, even after a restart. Raises {@link CheckInFailed} if the POST fails.
    */
   async checkIn(info: CheckInInfo): Promise<{ nonce: string; status: number }> {
     const { deviceId, checkInUrl } = this.options;
     const nonce = generateNonce();
-    this.store.writeLatestNonce(deviceId, nonce);
+    this.store.writeLatestNonce(deviceId, nonce, this.limits.nonceWindowCheckIns);
 
     const report = signCheckIn(
       { deviceId, version: info.version, channel: info.channel, lockSequence: this.state.sequence, locked: this.isLocked(), nonce },
@@ -234,8 +235,8 @@ export class RemoteLock {
 
   /**
    * Fetches and applies the statement, then checks in. The fetch comes first
-   * because an unlock echoes the nonce of the previous check-in, which the
-   * new check-in replaces. Errors are returned per step, not raised, so a
+   * so an unlock that echoes the nonce of the oldest check-in in the window
+   * applies before the new check-in pushes that nonce out. Errors are returned per step, not raised, so a
    * failed fetch does not skip the check-in.
    */
   async refresh(info: CheckInInfo): Promise<RefreshResult> {
@@ -244,17 +245,17 @@ export class RemoteLock {
     return { statement, checkIn };
   }
 
-  /** Returns the latest check-in nonce. An unreadable file counts as no nonce, so an unlock waits for the next check-in. */
-  private readLatestNonce(): string | null {
+  /** Returns the nonces of the latest check-ins. An unreadable file counts as none, so an unlock waits for the next check-in. */
+  private readRecentNonces(): string[] {
     try {
-      return this.store.readLatestNonce(this.options.deviceId);
+      return this.store.readRecentNonces(this.options.deviceId);
     } catch (error) {
       if (!(error instanceof LockStateCorrupt)) {
         throw error;
       }
 
       this.log.error({ deviceId: this.options.deviceId, path: error.path, err: error }, "check-in nonce unreadable, so it is ignored");
-      return null;
+      return [];
     }
   }
 

@@ -13,7 +13,7 @@ export type StoredLockState = { state: LockState; found: boolean };
  * Files of the remote lock in the state directory, outside the A/B slots so
  * that installing a release never touches them:
  * - `lock.json`: the applied lock state;
- * - `check-in.json`: the nonce of the latest check-in.
+ * - `check-in.json`: the nonces of the latest check-ins, newest first.
  * Both are written atomically (temp file, fsync, rename) before the caller
  * acts on them.
  */
@@ -73,8 +73,18 @@ export class LockStore {
    * belongs to another device ID.
    */
   readLatestNonce(deviceId: string): string | null {
+    return this.readRecentNonces(deviceId)[0] ?? null;
+  }
+
+  /**
+   * Returns the nonces of the latest check-ins of `deviceId`, newest first,
+   * or an empty list before the first check-in. A file written before the
+   * list was stored contains only `nonce`. Raises {@link LockStateCorrupt} if
+   * the file is invalid or belongs to another device ID.
+   */
+  readRecentNonces(deviceId: string): string[] {
     if (!existsSync(this.checkInPath)) {
-      return null;
+      return [];
     }
 
     const value = readJson(this.checkInPath) as Record<string, unknown>;
@@ -82,12 +92,34 @@ export class LockStore {
       throw new LockStateCorrupt(this.checkInPath, `expected format ${STATE_FORMAT} with deviceId ${deviceId} and a nonce`);
     }
 
-    return value.nonce;
+    if (value.recentNonces === undefined) {
+      return [value.nonce];
+    }
+    if (!Array.isArray(value.recentNonces) || !value.recentNonces.every(isNonce) || value.recentNonces[0] !== value.nonce) {
+      throw new LockStateCorrupt(this.checkInPath, "recentNonces must be a list of nonces that starts with the latest nonce");
+    }
+    return value.recentNonces;
   }
 
-  /** Persists the nonce of a check-in atomically. Call it before the check-in is sent. */
-  writeLatestNonce(deviceId: string, nonce: string): void {
-    writeJsonAtomic(this.checkInPath, { format: STATE_FORMAT, deviceId, nonce });
+  /**
+   * Persists the nonce of a new check-in atomically, in front of the nonces
+   * kept from earlier check-ins, at most `windowSize` in all. Call it before
+   * the check-in is sent. A list that cannot be read starts over with this
+   * nonce alone, which only makes older unlocks invalid.
+   */
+  writeLatestNonce(deviceId: string, nonce: string, windowSize = 1): void {
+    let earlier: string[];
+    try {
+      earlier = this.readRecentNonces(deviceId);
+    } catch (error) {
+      if (!(error instanceof LockStateCorrupt)) {
+        throw error;
+      }
+      earlier = [];
+    }
+
+    const recentNonces = [nonce, ...earlier].slice(0, Math.max(1, windowSize));
+    writeJsonAtomic(this.checkInPath, { format: STATE_FORMAT, deviceId, nonce, recentNonces });
   }
 }
 
