@@ -11,8 +11,8 @@
  *
  * Usage: bun bench/build.ts [--outfile PATH]
  */
-import { readdirSync, rmSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { readdirSync } from "node:fs";
+import { basename, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { BunPlugin } from "bun";
 
@@ -20,6 +20,13 @@ const ROOT = resolve(import.meta.dir, "..");
 
 /** Source-tree folders whose files the daemon reads at run time; every file in them is embedded. */
 export const RUNTIME_FOLDERS = ["daemon/duis/schema", "provisioning/trust/zaz1", "provisioning/trust/rtds"];
+
+/**
+ * Worker scripts the daemon starts with `new Worker(new URL("./x.ts", import.meta.url))`.
+ * A compiled binary contains a worker only when it is a build entry point.
+ * Without it the worker fails to load, and the callers of AtomicWriter wait forever.
+ */
+export const WORKER_ENTRY_POINTS = ["daemon/state/atomic-worker.ts"];
 
 /** Lists the runtime files to embed, as absolute paths. */
 export function runtimeFiles(root = ROOT): string[] {
@@ -31,17 +38,19 @@ export function runtimeFiles(root = ROOT): string[] {
 }
 
 /**
- * Makes Bun embed each runtime file as raw bytes. Without it, an entry point
- * such as `keystore.json` would be bundled as a JavaScript module and its
- * file would be missing from the embedded file system.
+ * Embeds each runtime file as raw bytes: the plugin prepends one
+ * `import "<file>" with { type: "file" }` per file to the daemon's entry
+ * module. Listing the files as entry points instead would bundle
+ * `keystore.json` as a module and leave its file out.
  */
-function embedRaw(files: ReadonlySet<string>): BunPlugin {
+function embedRuntimeFiles(mainPath: string, files: readonly string[]): BunPlugin {
+  const imports = files.map((path) => `import ${JSON.stringify(path)} with { type: "file" };\n`).join("");
   return {
     name: "boxd-embed-runtime-files",
     setup(build) {
-      build.onLoad({ filter: /\/(daemon\/duis\/schema|provisioning\/trust)\// }, async (args) => {
-        if (!files.has(args.path)) return undefined;
-        return { contents: await Bun.file(args.path).bytes(), loader: "file" };
+      build.onLoad({ filter: /\/daemon\/main\.ts$/ }, async (args) => {
+        if (args.path !== mainPath) return undefined;
+        return { contents: imports + (await Bun.file(args.path).text()), loader: "ts" };
       });
     },
   };
@@ -49,9 +58,9 @@ function embedRaw(files: ReadonlySet<string>): BunPlugin {
 
 /** Compiles the daemon to `outfile` and returns its size in bytes. */
 export async function buildBinary(outfile = join(ROOT, "dist", "boxd")): Promise<number> {
-  const files = runtimeFiles();
+  const mainPath = join(ROOT, "daemon", "main.ts");
   const result = await Bun.build({
-    entrypoints: [join(ROOT, "daemon", "main.ts"), ...files],
+    entrypoints: [mainPath, ...WORKER_ENTRY_POINTS.map((path) => join(ROOT, path))],
     root: ROOT,
     target: "bun",
     // Bytecode of ES modules needs format "esm": libxml2-wasm uses top-level await.
@@ -59,19 +68,14 @@ export async function buildBinary(outfile = join(ROOT, "dist", "boxd")): Promise
     minify: true,
     bytecode: true,
     sourcemap: "linked",
-    // The hash keeps the small loader modules of `x.key` and `x.pem` apart; the embedded files keep their names.
-    naming: { entry: "[dir]/[name]-[hash].[ext]", asset: "[dir]/[name].[ext]" },
+    // Every bundled module has its `import.meta.url` at the embedded root, so a
+    // worker must sit there under its own name. Embedded files keep their folders.
+    naming: { entry: "[name].[ext]", asset: "[dir]/[name].[ext]" },
     compile: { outfile, autoloadDotenv: false, autoloadBunfig: false },
-    plugins: [embedRaw(new Set(files))],
+    plugins: [embedRuntimeFiles(mainPath, runtimeFiles())],
   });
   if (!result.success) {
     throw new AggregateError(result.logs, `bun build of ${outfile} failed; see the build messages`);
-  }
-
-  // Source maps of the runtime files' loader modules are of no use beside the binary.
-  const outputFolder = dirname(outfile);
-  for (const output of result.outputs) {
-    if (output.path.endsWith(".js.map") && dirname(output.path) === outputFolder) rmSync(output.path, { force: true });
   }
 
   return Bun.file(outfile).size;

@@ -112,6 +112,8 @@ export function spawnDaemon(command: DaemonCommand, stateDirectory: string, extr
       BOXD_DUIS_PORT: String(duisPort),
       BOXD_SMKI_HOST: "127.0.0.1",
       BOXD_SMKI_PORT: "0",
+      BOXD_ADMIN_HOST: "127.0.0.1",
+      BOXD_ADMIN_PORT: "0",
       ...extraEnvironment,
     },
     stdin: "ignore",

@@ -8,7 +8,13 @@ import { IS_COMPILED, RUNTIME_ROOT, runtimePath } from "../../daemon/runtime-fil
 
 const REPOSITORY = resolve(import.meta.dir, "..", "..");
 
-// Building takes about a second on two cores, so the suite builds once into a temp folder.
+/**
+ * Limit of the build and of a daemon test, in milliseconds. Both take about
+ * a second on two idle cores, and several times that when other jobs load them.
+ */
+const SLOW_STEP_TIMEOUT_MS = 30_000;
+
+// The suite builds once into a temp folder.
 let work: string;
 let binary: string;
 
@@ -16,7 +22,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "boxd-build-test-"));
   binary = join(work, "dist", "boxd");
   await buildBinary(binary);
-});
+}, SLOW_STEP_TIMEOUT_MS);
 
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
@@ -77,5 +83,5 @@ describe("compiled binary", () => {
     expect(daemon.process.exitCode).toBe(0);
     const keystore = daemon.logLines.find((line) => line.ns === "gbcs.keystore");
     expect(String(keystore?.source)).toStartWith("/$bunfs/root/provisioning/trust/zaz1/");
-  });
+  }, SLOW_STEP_TIMEOUT_MS);
 });
