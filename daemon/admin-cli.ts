@@ -21,7 +21,9 @@ Commands:
   unpin                         Follow the channel's latest release again.
   install [--confirm-downgrade] Install the planned release and print its progress, one line per update.
   progress                      Progress of the running or last install.
-  rollback                      Run the other slot from the next start.
+  rollback                      Run the other slot from the next start and mark the release left behind bad.
+  bad                           Releases marked bad (failed trial or rolled back); they are not installed again.
+  clear-bad VERSION             Remove the bad mark of VERSION, so install may try it again.
 
 Options:
   --url URL          admin API address (default ${DEFAULT_ADMIN_URL})
@@ -51,7 +53,15 @@ const CONSOLE_IO: CliIo = { print: (line) => console.log(line), printError: (lin
 class UsageError extends Error {}
 
 /** An error response of the admin API, or no response at all. */
-class ApiFailed extends Error {}
+class ApiFailed extends Error {
+  constructor(
+    message: string,
+    /** The JSON error body, when the API answered with one. */
+    readonly answer?: { error?: string; message?: string; [field: string]: unknown },
+  ) {
+    super(message);
+  }
+}
 
 /** Runs one command and returns the exit code: 0 done, 1 refused or failed, 2 usage error. */
 export async function run(argv: string[], io: CliIo = CONSOLE_IO): Promise<number> {
@@ -123,6 +133,11 @@ async function runCommand(client: AdminClient, positionals: string[], values: Re
       return show(await client.call("GET", "/update/progress"));
     case "rollback":
       return show(await client.call("POST", "/update/rollback"));
+    case "bad":
+      return show(await client.call("GET", "/update/bad"));
+    case "clear-bad":
+      if (argument === undefined) throw new UsageError("clear-bad needs a VERSION; run bad to list the marked versions.");
+      return show(await client.call("DELETE", `/update/bad/${encodeURIComponent(argument)}`));
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }
@@ -130,7 +145,17 @@ async function runCommand(client: AdminClient, positionals: string[], values: Re
 
 /** Starts the install and prints each changed progress line until it is done (0) or failed (1). */
 async function install(client: AdminClient, confirmDowngrade: boolean, pollMs: number, io: CliIo): Promise<number> {
-  const started = (await client.call("POST", "/update/install", { confirmDowngrade })) as { target: string; version: string };
+  let started: { target: string; version: string };
+  try {
+    started = (await client.call("POST", "/update/install", { confirmDowngrade })) as { target: string; version: string };
+  } catch (error) {
+    // The API names its JSON field; from the command line the fix is the option.
+    if (error instanceof ApiFailed && error.answer?.error === "DowngradeNotConfirmed") {
+      const { version, installed } = error.answer as { version?: string; installed?: string };
+      throw new ApiFailed(`DowngradeNotConfirmed: Installing ${version} downgrades from ${installed}. Run install --confirm-downgrade to install it.`);
+    }
+    throw error;
+  }
   io.print(`Installing ${started.version} (${started.target})`);
 
   let lastLine = "";
@@ -172,8 +197,8 @@ class AdminClient {
 
     const text = await response.text();
     if (!response.ok) {
-      const answer = safeJson(text) as { error?: string; message?: string } | undefined;
-      throw new ApiFailed(answer?.message === undefined ? `HTTP ${response.status} from ${method} ${path}; see the boxd log.` : `${answer.error}: ${answer.message}`);
+      const answer = safeJson(text) as { error?: string; message?: string; [field: string]: unknown } | undefined;
+      throw new ApiFailed(answer?.message === undefined ? `HTTP ${response.status} from ${method} ${path}; see the boxd log.` : `${answer.error}: ${answer.message}`, answer);
     }
     return safeJson(text);
   }

@@ -143,7 +143,7 @@ function summarize(report: CheckReport): unknown {
   return {
     channel: report.channel,
     pin: report.pin ?? null,
-    installed: version(report.installed),
+    floor: version(report.floor),
     latest: version(report.latest),
     newerThanPin: report.newerThanPin.map(version),
     decision:
@@ -151,6 +151,7 @@ function summarize(report: CheckReport): unknown {
         ? { action: "error", error: decision.error.name, message: decision.error.message }
         : { action: decision.action, ...("release" in decision ? { release: version(decision.release) } : {}), ...("reason" in decision ? { reason: decision.reason } : {}) },
     configPatches: report.configPatches.map((release) => release.name),
+    configPatchesSkipped: report.configPatchesSkipped.map((item) => ({ target: item.release.name, reason: item.reason })),
     installedRevoked: report.installedRevoked,
     rejected: report.rejected.map((item) => ({ target: item.name, error: item.error.message })),
     autoInstall: report.autoInstall,

@@ -16,10 +16,14 @@ import type { AutoInstall } from "./client/state.ts";
 import type { InstalledRelease } from "./client/select.ts";
 import {
   BOOT_STATE_FILE,
+  clearBadVersion,
+  findBadRelease,
   InstallInProgress,
   installUpdate,
   readBootState,
+  ReleaseMarkedBad,
   rollback,
+  type BadRelease,
   type BootSelection,
   type InstallOptions,
   type InstallProgress,
@@ -27,6 +31,9 @@ import {
   type SlotRecord,
 } from "./install/index.ts";
 import type { LockService } from "./lock-service.ts";
+import { BadMarkNotFound, DowngradeNotConfirmed, NothingToInstall, UpdatesOff } from "./service-errors.ts";
+
+export { BadMarkNotFound, DowngradeNotConfirmed, NothingToInstall, UpdatesOff, type NothingToInstallCause } from "./service-errors.ts";
 
 /** Folder of the trusted metadata and the client state, inside the update folder. */
 export const METADATA_FOLDER = "metadata";
@@ -34,46 +41,15 @@ export const METADATA_FOLDER = "metadata";
 /** Plan of the install waiting for its health report, inside the update folder. */
 export const PENDING_INSTALL_FILE = "pending-install.json";
 
-/** DUIS and GBCS versions the emulator implements; config patches for these apply. */
+/**
+ * DUIS and GBCS versions the emulator implements. A config patch for other
+ * versions is dropped and listed as skipped in the check report.
+ */
 export const EMULATED_DUIS_VERSIONS = ["5.4"];
 export const EMULATED_GBCS_VERSIONS = ["4.2"];
 
 /** Time allowed for one metadata request to the repository, in ms. */
 export const METADATA_REQUEST_TIMEOUT_MS = 30_000;
-
-/** Updates are off, so the request cannot be carried out. The caller must configure the box first. */
-export class UpdatesOff extends Error {
-  override readonly name = "UpdatesOff";
-
-  constructor(readonly reason: "development-mode" | "no-repository") {
-    super(
-      reason === "development-mode"
-        ? "Updates are off: this box runs in development mode without a trusted root. Provision it with `npx bun provisioning/factory.ts`."
-        : "Updates are off: no repository is configured. Set update.metadataUrl (BOXD_UPDATE_METADATA_URL) and update.targetsUrl (BOXD_UPDATE_TARGETS_URL), then restart boxd.",
-    );
-  }
-}
-
-/** The plan has nothing to install, for example because the box is up to date. */
-export class NothingToInstall extends Error {
-  override readonly name = "NothingToInstall";
-
-  constructor(readonly reason: string) {
-    super(`Nothing to install: ${reason}. Run POST /update/check to see what the channel offers.`);
-  }
-}
-
-/** The next release is a vendor-signed downgrade, which the user must confirm. */
-export class DowngradeNotConfirmed extends Error {
-  override readonly name = "DowngradeNotConfirmed";
-
-  constructor(
-    readonly version: string,
-    readonly installed: string,
-  ) {
-    super(`Installing ${version} downgrades from ${installed}. Send {"confirmDowngrade": true} to install it.`);
-  }
-}
 
 export interface UpdateServiceOptions {
   /** Folder of the update state: boot state, slots, staging and metadata. */
@@ -99,6 +75,34 @@ export interface InstallStarted {
   target: string;
   version: string;
   downgrade: boolean;
+}
+
+/** The release that runs now: the active slot's, or the built-in one. */
+export interface RunningRelease {
+  version: string;
+  /** Signed release counter, or null for a slot recorded before counters were stored. */
+  counter: number | null;
+  /** Slot it runs from, or null for the built-in release. */
+  slot: string | null;
+}
+
+/** A decision of the update service: the client's, or a release the box marked bad. */
+export type UpdateDecision = CheckReport["decision"] | { action: "none"; reason: "marked-bad"; release: Release; mark: BadRelease };
+
+/** The client's check report, with what runs now and the releases marked bad on this box. */
+export interface UpdateCheck extends Omit<CheckReport, "decision"> {
+  decision: UpdateDecision;
+  running: RunningRelease;
+  /** Releases that failed their trial or were rolled back, oldest first; they are not installed again. */
+  bad: BadRelease[];
+}
+
+/** Result of POST /update/rollback. */
+export interface RollbackReport extends SlotReport {
+  /** The release left behind, now marked bad. */
+  markedBad: BadRelease | null;
+  /** The installed-release floor, which a rollback keeps. */
+  floor: InstalledRelease | null;
 }
 
 /** The boot slots: what runs now and what the next start runs. */
@@ -129,9 +133,9 @@ export class UpdateService {
   }
 
   /** Refreshes the lock and the signed metadata, and reports what the channel or pin offers. */
-  async check(): Promise<CheckReport> {
+  async check(): Promise<UpdateCheck> {
     const client = await this.guarded("update check");
-    const report = await client.check();
+    const report = this.withLocalState(await client.check());
 
     if (report.autoInstall === "automatic" && report.decision.action === "install" && !report.decision.downgrade && this.installing === undefined) {
       this.options.log.info({ version: report.decision.release.version }, "auto-install: starting the planned install");
@@ -140,14 +144,53 @@ export class UpdateService {
     return report;
   }
 
-  async followChannel(channel: Channel): Promise<CheckReport> {
+  async followChannel(channel: Channel): Promise<UpdateCheck> {
     const client = await this.guarded("channel change");
-    return client.followChannel(channel);
+    return this.withLocalState(await client.followChannel(channel));
   }
 
-  async pin(version: string): Promise<CheckReport> {
+  /** Pins `version` after checking that the followed channel lists it; raises the client's CallerError otherwise. */
+  async pin(version: string): Promise<UpdateCheck> {
     const client = await this.guarded("pin change");
-    return client.pin(version);
+    return this.withLocalState(await client.pin(version));
+  }
+
+  /** Returns the pinned version, or null while the box follows its channel or updates are off. */
+  pinned(): string | null {
+    return this.client?.state().pin ?? null;
+  }
+
+  /** Returns the release that runs now. */
+  running(): RunningRelease {
+    const record = this.options.selection.record;
+    if (record === null) {
+      return { version: this.options.running.version, counter: this.options.running.counter, slot: null };
+    }
+    return { version: record.version, counter: record.counter ?? null, slot: this.options.selection.slot };
+  }
+
+  /** Returns the releases marked bad on this box, oldest first. */
+  badReleases(): BadRelease[] {
+    return readBootState(this.options.folder).bad;
+  }
+
+  /**
+   * Removes the bad-release marks of every target of `version`, so a later
+   * install may try it again. Raises {@link BadMarkNotFound} when no target
+   * of that version is marked.
+   */
+  clearBad(version: string): { cleared: BadRelease[]; bad: BadRelease[] } {
+    this.options.lock.assertNotLocked("bad-release mark clear");
+    if (this.installing !== undefined) {
+      throw new InstallInProgress(this.options.folder);
+    }
+
+    const cleared = clearBadVersion(this.options.folder, version);
+    const bad = this.badReleases();
+    if (cleared.length === 0) {
+      throw new BadMarkNotFound(version, bad.map((mark) => mark.version));
+    }
+    return { cleared, bad };
   }
 
   async unpin(): Promise<{ channel: Channel; pin: null }> {
@@ -169,8 +212,21 @@ export class UpdateService {
 
     const client = await this.guarded("install");
     const plan = await client.plan({ confirmDowngrade: request.confirmDowngrade === true });
+    const state = client.state();
     if (plan.action === "none") {
-      throw new NothingToInstall(plan.reason);
+      throw new NothingToInstall(
+        plan.reason === "channel-empty"
+          ? { reason: plan.reason, channel: state.channel, hardwareId: this.options.hardwareId }
+          : plan.reason === "up-to-date"
+            ? { reason: plan.reason, channel: state.channel, floor: state.installed }
+            : { reason: plan.reason, channel: state.channel, floor: state.installed, latest: plan.latest },
+      );
+    }
+
+    // A release that failed its trial or was rolled back is refused here, before any download.
+    const mark = findBadRelease(readBootState(this.options.folder), plan.target.name, plan.target.sha256);
+    if (mark !== undefined) {
+      throw new ReleaseMarkedBad(mark.targetName, mark.sha256, mark.reason, mark.version);
     }
     if (plan.action === "confirm-downgrade") {
       throw new DowngradeNotConfirmed(plan.target.custom.version, client.state().installed.version);
@@ -201,16 +257,24 @@ export class UpdateService {
     await this.installing;
   }
 
-  /** Switches the next start to the other slot and marks the release left behind as bad. */
-  async rollback(): Promise<SlotReport> {
-    await this.guarded("rollback", false);
+  /**
+   * Switches the next start to the other slot and marks the release left
+   * behind as bad. The installed-release floor stays, so the repository
+   * cannot offer releases at or below it except as signed downgrades.
+   */
+  async rollback(): Promise<RollbackReport> {
+    const client = await this.guarded("rollback", false);
     if (this.installing !== undefined) {
       throw new InstallInProgress(this.options.folder);
     }
 
+    const before = readBootState(this.options.folder);
+    const left = before.active === null ? null : before.slots[before.active];
     rollback(this.options.folder);
     rmSync(join(this.options.folder, PENDING_INSTALL_FILE), { force: true });
-    return this.slots();
+
+    const markedBad = left === null ? null : (findBadRelease(readBootState(this.options.folder), left.targetName, left.sha256) ?? null);
+    return { ...this.slots(), markedBad, floor: client.state().installed };
   }
 
   /**
@@ -231,6 +295,21 @@ export class UpdateService {
     this.client.recordInstalled(pending);
     rmSync(path, { force: true });
     this.options.log.info({ target: pending.name, version: pending.release.version, counter: pending.release.counter }, "healthy release recorded as the floor");
+  }
+
+  /** Adds what runs now and the bad-release marks to a client report, and turns an offer of a bad release into "marked-bad". */
+  private withLocalState(report: CheckReport): UpdateCheck {
+    const bad = this.badReleases();
+    const decision = report.decision;
+    const candidate = "release" in decision ? decision.release : report.pin === undefined ? report.latest : undefined;
+    const mark = candidate === undefined ? undefined : bad.find((entry) => entry.targetName === candidate.name && entry.sha256 === candidate.sha256);
+
+    return {
+      ...report,
+      decision: candidate !== undefined && mark !== undefined ? { action: "none", reason: "marked-bad", release: candidate, mark } : decision,
+      running: this.running(),
+      bad,
+    };
   }
 
   /** Reports the slot this start runs and the one the next start runs. */

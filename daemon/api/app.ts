@@ -6,14 +6,14 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { verifyAdminToken, type AdminCredential } from "../../provisioning/index.ts";
 import { CHANNELS, type Channel } from "../../update/client/release.ts";
-import type { CheckReport } from "../../update/client/client.ts";
 import { formatProgressLine } from "../../update/install/index.ts";
-import type { LockService } from "../../update/lock-service.ts";
-import { describeRelease, type UpdateService } from "../../update/service.ts";
+import type { LockMode, LockService } from "../../update/lock-service.ts";
+import type { UpdateService } from "../../update/service.ts";
 import type { SignatureValidationSwitch } from "../config/switches.ts";
 import type { Inventory } from "../emulator/han.ts";
 import type { Logger } from "../log.ts";
 import { ApiRequestInvalid, errorAnswer } from "./errors.ts";
+import { describeMark, describeRunning, summarizeCheck as summarize, summarizeRollback } from "./update-report.ts";
 
 /** Largest admin request body accepted, in bytes; every request body is a small JSON object. */
 export const ADMIN_MAX_BODY_BYTES = 16 * 1024;
@@ -36,6 +36,13 @@ export interface AdminApiOptions {
   inventory: Inventory;
   log: Logger;
 }
+
+/** Reason POST /lock/refresh sends for a skipped refresh, by lock mode. An online lock always refreshes. */
+export const NO_REFRESH_REASONS: Record<LockMode, string | null> = {
+  none: "Development mode has no lock authority key, so there is no lock to refresh. Provision the box with provisioning/factory.ts.",
+  offline: "No update.metadataUrl (BOXD_UPDATE_METADATA_URL) or lock.checkInUrl (BOXD_LOCK_CHECK_IN_URL) is set, so the stored lock state applies unchanged.",
+  online: null,
+};
 
 /**
  * Creates the admin API. While the box is locked every update endpoint
@@ -78,7 +85,7 @@ export function createAdminApi(options: AdminApiOptions): Hono {
       lock: lock.report(),
       pendingResponses: options.status.pendingResponses(),
       duisSignatureValidation: options.signatureValidation.enabled,
-      updates: { enabled: updates.enabled, channel: updates.channel() },
+      updates: { enabled: updates.enabled, channel: updates.channel(), pin: updates.pinned(), installed: describeRunning(updates.running()) },
       slots: updates.slots(),
     }),
   );
@@ -102,13 +109,14 @@ export function createAdminApi(options: AdminApiOptions): Hono {
 
   app.post("/lock/refresh", async (c) => {
     const result = await lock.refresh();
-    const outcome =
-      result === undefined
-        ? null
-        : {
-            statement: result.statement instanceof Error ? { error: result.statement.name, message: result.statement.message } : { kind: result.statement.kind },
-            checkIn: result.checkIn instanceof Error ? { error: result.checkIn.name, message: result.checkIn.message } : { status: result.checkIn.status },
-          };
+    if (result === undefined) {
+      return c.json({ ...lock.report(), refresh: null, reason: NO_REFRESH_REASONS[lock.mode] });
+    }
+
+    const outcome = {
+      statement: result.statement instanceof Error ? { error: result.statement.name, message: result.statement.message } : { kind: result.statement.kind },
+      checkIn: result.checkIn instanceof Error ? { error: result.checkIn.name, message: result.checkIn.message } : { status: result.checkIn.status },
+    };
     return c.json({ ...lock.report(), refresh: outcome });
   });
 
@@ -147,7 +155,15 @@ export function createAdminApi(options: AdminApiOptions): Hono {
     return c.json({ progress, line: progress === null ? null : formatProgressLine(progress) });
   });
 
-  app.post("/update/rollback", async (c) => c.json(await updates.rollback()));
+  app.post("/update/rollback", async (c) => c.json(summarizeRollback(await updates.rollback())));
+
+  app.get("/update/bad", (c) => c.json({ bad: updates.badReleases().map(describeMark) }));
+
+  app.delete("/update/bad/:version", (c) => {
+    const { cleared, bad } = updates.clearBad(c.req.param("version"));
+    log.info({ version: c.req.param("version"), targets: cleared.map((mark) => mark.targetName) }, "bad-release mark cleared on request");
+    return c.json({ cleared: cleared.map(describeMark), bad: bad.map(describeMark) });
+  });
 
   app.notFound((c) => c.json({ error: "NotFound", message: `No admin endpoint ${c.req.method} ${c.req.path}; see the README section "Admin API".` }, 404));
 
@@ -182,28 +198,4 @@ async function jsonBody(c: Context, optional = false): Promise<Record<string, un
     throw new ApiRequestInvalid("body", "expected a JSON object");
   }
   return value as Record<string, unknown>;
-}
-
-/** Returns the check report without the raw signed custom objects. */
-function summarize(report: CheckReport): Record<string, unknown> {
-  const decision = report.decision;
-  return {
-    channel: report.channel,
-    pin: report.pin ?? null,
-    installed: describeRelease(report.installed),
-    latest: describeRelease(report.latest),
-    newerThanPin: report.newerThanPin.map(describeRelease),
-    decision:
-      decision.action === "error"
-        ? { action: "error", error: decision.error.name, message: decision.error.message }
-        : {
-            action: decision.action,
-            ...("release" in decision ? { release: describeRelease(decision.release), version: decision.release.version } : {}),
-            ...("reason" in decision ? { reason: decision.reason } : {}),
-          },
-    configPatches: report.configPatches.map((release) => release.name),
-    installedRevoked: report.installedRevoked,
-    rejected: report.rejected.map((item) => ({ target: item.name, error: item.error.message })),
-    autoInstall: report.autoInstall,
-  };
 }

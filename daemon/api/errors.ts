@@ -5,8 +5,15 @@
  * could not be reached (502). Anything else is logged and answered with a
  * bare 500.
  */
-import { DowngradeNotConfirmed, NothingToInstall, UpdatesOff } from "../../update/service.ts";
-import { CallerError as InstallCallerError, InstallError, LocalError, RemoteDataError, TransportError as InstallTransportError } from "../../update/install/index.ts";
+import { BadMarkNotFound, DowngradeNotConfirmed, NothingToInstall, UpdatesOff } from "../../update/service.ts";
+import {
+  CallerError as InstallCallerError,
+  InstallError,
+  LocalError,
+  ReleaseMarkedBad,
+  RemoteDataError,
+  TransportError as InstallTransportError,
+} from "../../update/install/index.ts";
 import { DeviceLocked } from "../../update/lock/index.ts";
 import { InvalidArgument, UpdateError } from "../../update/tuf/errors.ts";
 
@@ -41,8 +48,20 @@ export function errorAnswer(error: unknown): ErrorAnswer | undefined {
   if (error instanceof ApiRequestInvalid) {
     return { status: 400, body: { ...body, field: error.field } };
   }
-  if (error instanceof UpdatesOff || error instanceof NothingToInstall || error instanceof DowngradeNotConfirmed) {
+  if (error instanceof DowngradeNotConfirmed) {
+    return { status: 409, body: { ...body, version: error.version, installed: error.installed } };
+  }
+  if (error instanceof NothingToInstall) {
+    return { status: 409, body: { ...body, reason: error.reason } };
+  }
+  if (error instanceof UpdatesOff) {
     return { status: 409, body };
+  }
+  if (error instanceof BadMarkNotFound) {
+    return { status: 404, body: { ...body, version: error.version, marked: error.marked } };
+  }
+  if (error instanceof ReleaseMarkedBad) {
+    return { status: 409, body: { ...body, version: error.version, reason: error.reason } };
   }
   if (error instanceof UpdateError) {
     return updateErrorAnswer(error, body);

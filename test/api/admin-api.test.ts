@@ -52,7 +52,7 @@ test("status reports every part", async () => {
     lock: { locked: false, sequence: 0, message: "", contact: "", mode: "online", refreshIntervalMs: 300_000 },
     pendingResponses: 0,
     duisSignatureValidation: true,
-    updates: { enabled: true, channel: "current" },
+    updates: { enabled: true, channel: "current", pin: null, installed: "0.1.0 (counter 0)" },
     slots: { running: { slot: null, version: null, action: "none", triesLeft: null }, next: { slot: null, version: null, onTrial: false } },
   });
 });
@@ -103,15 +103,33 @@ test.each([
   expect(answer.body.message.length).toBeGreaterThan(20);
 });
 
-test("install with an unknown pin", async () => {
+test.each([
+  { name: "unknown version", channel: "current", version: "9.9.9", available: "1.1.0, 1.0.0" },
+  { name: "version of other channel", channel: "upcoming", version: "1.1.0", available: "2.0.0" },
+])("pin refuses $name", async ({ channel, version, available }) => {
   const w = (world = await World.create());
   const box = (boxd = await w.start());
-  await w.api(box, "PUT", "/update/pin", { version: "9.9.9" });
+  await w.api(box, "PUT", "/update/channel", { channel });
 
-  const pinned = await w.api(box, "POST", "/update/install");
+  const pinned = await w.api(box, "PUT", "/update/pin", { version });
+  const status = await w.api(box, "GET", "/status");
 
   expect(pinned.status).toBe(409);
   expect(pinned.body).toMatchObject({ error: "PinnedVersionNotFound", fault: "caller" });
+  expect(pinned.body.message).toContain(`Version ${version} is not listed on channel ${channel}`);
+  expect(pinned.body.message).toContain(`Versions available on ${channel}: ${available}.`);
+  expect(status.body.updates.pin).toBeNull();
+});
+
+test("status shows the pin", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+
+  const pinned = await w.api(box, "PUT", "/update/pin", { version: "1.0.0" });
+  const status = await w.api(box, "GET", "/status");
+
+  expect(pinned.status).toBe(200);
+  expect(status.body.updates).toMatchObject({ channel: "current", pin: "1.0.0" });
 });
 
 test("development mode runs with updates off", async () => {

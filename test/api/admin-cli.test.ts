@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../daemon/admin-cli.ts";
 import type { Boxd } from "../../daemon/boot.ts";
-import { World } from "../integration/world.ts";
+import { HARDWARE_ID, World } from "../integration/world.ts";
 
 let world: World | undefined;
 let boxd: Boxd | undefined;
@@ -64,8 +64,52 @@ test("locked box refusal is printed with the contact", async () => {
   expect(result.err.join("\n")).toContain("DCC service desk");
 });
 
+test("downgrade refusal names the option", async () => {
+  const w = (world = await World.create());
+  const file = join(w.root, "boxd-1.0.1.img");
+  writeFileSync(file, "boxd image 1.0.1");
+  w.vendor.addRelease({ file, kind: "full", version: "1.0.1", counter: 9, channel: "current", hardwareIds: [HARDWARE_ID], duisVersions: ["5.4"], gbcsVersions: ["4.2"], downgradeFrom: [11] });
+  w.vendor.publish();
+  let box = (boxd = await w.start());
+  expect((await cli(w, box, "install")).code).toBe(0);
+  await box.stop();
+  box = boxd = await w.start();
+  await cli(w, box, "pin", "1.0.1");
+
+  const refused = await cli(w, box, "install");
+  const confirmed = await cli(w, box, "install", "--confirm-downgrade");
+
+  expect(refused.code).toBe(1);
+  expect(refused.err.join("\n")).toBe("DowngradeNotConfirmed: Installing 1.0.1 downgrades from 1.1.0. Run install --confirm-downgrade to install it.");
+  expect(confirmed.code).toBe(0);
+  expect(confirmed.out[0]).toBe("Installing 1.0.1 (current/boxd-1.0.1.img)");
+});
+
+test("bad and clear-bad call the API", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+
+  const listed = await cli(w, box, "bad");
+  const cleared = await cli(w, box, "clear-bad", "1.1.0");
+
+  expect(JSON.parse(listed.out.join("\n"))).toEqual({ bad: [] });
+  expect(cleared.code).toBe(1);
+  expect(cleared.err.join("\n")).toBe("BadMarkNotFound: Release 1.1.0 is not marked bad. Marked bad now: none.");
+});
+
+test("refresh-lock offline explains the null refresh", async () => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start({ BOXD_LOCK_CHECK_IN_URL: "" }));
+
+  const result = await cli(w, box, "refresh-lock");
+
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.out.join("\n"))).toMatchObject({ mode: "offline", refresh: null, reason: expect.stringContaining("lock.checkInUrl") });
+});
+
 test.each([
   [["frobnicate"], 'Unknown command "frobnicate".'],
+  [["clear-bad"], "clear-bad needs a VERSION; run bad to list the marked versions."],
   [["channel"], "channel needs current or upcoming."],
   [["signature-validation", "maybe"], 'signature-validation takes on or off, not "maybe".'],
   [["--poll-ms", "0", "install"], '--poll-ms must be a whole number of ms from 1 to 60000, not "0".'],

@@ -1,6 +1,9 @@
 import { afterEach, expect, test } from "bun:test";
-import type { Boxd } from "../../daemon/boot.ts";
-import { World } from "./world.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { UPDATE_FOLDER, type Boxd } from "../../daemon/boot.ts";
+import { DEFAULT_TRIAL_SETTINGS, resolveBootSlot, systemClock } from "../../update/install/index.ts";
+import { HARDWARE_ID, World } from "./world.ts";
 
 let world: World | undefined;
 let boxd: Boxd | undefined;
@@ -79,8 +82,109 @@ test("install, A/B switch and rollback", async () => {
   expect(rolledBack.status).toBe(200);
   expect(rolledBack.body.next).toEqual({ slot: "a", version: "1.1.0", onTrial: false });
 
+  expect(rolledBack.body).toMatchObject({ markedBad: { version: "2.0.0", reason: "user-rollback" }, floor: "2.0.0 (counter 20)" });
+  expect(rolledBack.body.note).toContain("floor stays at 20");
+
   box = await restart(w);
-  expect((await w.api(box, "GET", "/status")).body.slots.running).toMatchObject({ slot: "a", version: "1.1.0", action: "good" });
+  const status = await w.api(box, "GET", "/status");
+  expect(status.body.slots.running).toMatchObject({ slot: "a", version: "1.1.0", action: "good" });
+  expect(status.body).toMatchObject({ version: "1.1.0", updates: { installed: "1.1.0 (counter 11)" } });
+
+  const afterRollback = await w.api(box, "POST", "/update/check");
+  expect(afterRollback.body).toMatchObject({
+    installed: "1.1.0 (counter 11)",
+    floor: "2.0.0 (counter 20)",
+    decision: { action: "none", reason: "marked-bad", version: "2.0.0", badReason: "user-rollback" },
+    bad: [{ version: "2.0.0", target: "upcoming/boxd-2.0.0.img", reason: "user-rollback" }],
+  });
+  expect(afterRollback.body.floorNote).toContain("floor stays at 2.0.0 (counter 20)");
+});
+
+/** Lets the trial of the slot just installed time out, as two starts without a health report would. */
+function failTrial(w: World): void {
+  const folder = join(w.stateDir, UPDATE_FOLDER);
+  const firstStart = Date.now();
+  resolveBootSlot(folder, { clock: { ...systemClock, now: () => firstStart } });
+  resolveBootSlot(folder, { clock: { ...systemClock, now: () => firstStart + DEFAULT_TRIAL_SETTINGS.healthTimeoutMs + 1 } });
+}
+
+test("release marked bad is refused until cleared", async () => {
+  const w = (world = await World.create());
+  let box = (boxd = await w.start());
+  expect((await w.api(box, "POST", "/update/install")).status).toBe(202);
+  await box.updates.whenIdle();
+  await box.stop();
+  failTrial(w);
+  box = boxd = await w.start();
+  const downloadsBefore = w.requests.filter((path) => path.startsWith("/repo/targets/")).length;
+
+  const check = await w.api(box, "POST", "/update/check");
+  const install = await w.api(box, "POST", "/update/install");
+  const listed = await w.api(box, "GET", "/update/bad");
+  const cleared = await w.api(box, "DELETE", "/update/bad/1.1.0");
+  const clearedAgain = await w.api(box, "DELETE", "/update/bad/1.1.0");
+  const recheck = await w.api(box, "POST", "/update/check");
+
+  expect(check.body).toMatchObject({
+    installed: "0.1.0 (counter 0)",
+    decision: { action: "none", reason: "marked-bad", version: "1.1.0", badReason: "health-timeout" },
+    bad: [{ version: "1.1.0", target: "current/boxd-1.1.0.img", reason: "health-timeout" }],
+  });
+  expect(check.body.decision.message).toContain("admin-cli clear-bad 1.1.0");
+  expect(install.status).toBe(409);
+  expect(install.body).toMatchObject({ error: "ReleaseMarkedBad", version: "1.1.0", reason: "health-timeout" });
+  expect(install.body.message).toContain("DELETE /update/bad/1.1.0");
+  expect(install.body.message).not.toContain("clearBadRelease()");
+  expect(w.requests.filter((path) => path.startsWith("/repo/targets/")).length).toBe(downloadsBefore);
+  expect(listed.body.bad).toHaveLength(1);
+  expect(cleared.status).toBe(200);
+  expect(cleared.body).toMatchObject({ cleared: [{ version: "1.1.0" }], bad: [] });
+  expect(clearedAgain.status).toBe(404);
+  expect(clearedAgain.body).toMatchObject({ error: "BadMarkNotFound", version: "1.1.0", marked: [] });
+  expect(recheck.body.decision).toMatchObject({ action: "install", version: "1.1.0" });
+});
+
+test.each([
+  { name: "up to date", setup: async () => {}, reason: "up-to-date", hint: "after the vendor publishes one" },
+  {
+    name: "channel behind installed",
+    setup: async (w: World, box: Boxd) => {
+      await w.api(box, "PUT", "/update/channel", { channel: "current" });
+    },
+    reason: "channel-behind-installed",
+    hint: "admin-cli install --confirm-downgrade",
+  },
+])("nothing to install when $name names the fix", async ({ setup, reason, hint }) => {
+  const w = (world = await World.create());
+  let box = (boxd = await w.start());
+  await w.api(box, "PUT", "/update/channel", { channel: "upcoming" });
+  await w.api(box, "POST", "/update/install");
+  await box.updates.whenIdle();
+  box = await restart(w);
+  await setup(w, box);
+
+  const install = await w.api(box, "POST", "/update/install");
+
+  expect(install.status).toBe(409);
+  expect(install.body).toMatchObject({ error: "NothingToInstall", reason });
+  expect(install.body.message).toContain(hint);
+});
+
+test("check lists skipped config patches", async () => {
+  const w = (world = await World.create());
+  const patch = join(w.root, "patch-5.5.json");
+  writeFileSync(patch, "{}");
+  w.vendor.addRelease({ file: patch, kind: "config-patch", version: "1.0.0", counter: 1, channel: "current", hardwareIds: [HARDWARE_ID], duisVersions: ["5.5"], gbcsVersions: ["4.2"] });
+  w.vendor.publish();
+  const box = (boxd = await w.start());
+
+  const check = await w.api(box, "POST", "/update/check");
+
+  expect(check.body.configPatches).toEqual([]);
+  expect(check.body.configPatchesSkipped).toEqual([
+    { target: "current/patch-5.5.json", reason: "patch is for DUIS 5.5 / GBCS 4.2, but this box emulates DUIS 5.4 / GBCS 4.2" },
+  ]);
+  expect(check.body.configPatchesNote).toContain("does not apply config patches yet");
 });
 
 test("install refusals name the fix", async () => {

@@ -44,15 +44,16 @@ test("check reports the latest release", async () => {
   expect(result.json).toMatchObject({ channel: "current", latest: "2.4.0 (counter 24)", decision: { action: "install", release: "2.4.0 (counter 24)" } });
 });
 
-test("pin to an unlisted version fails at plan", async () => {
+test("pin to an unlisted version is refused", async () => {
   const h = setUp();
 
   const pinned = await cli(h, "pin", "2.2.0");
   const plan = await cli(h, "plan");
 
-  expect(pinned.json).toMatchObject({ pin: "2.2.0", decision: { action: "error", error: "PinnedVersionNotFound" } });
-  expect(plan.code).toBe(1);
-  expect(JSON.parse(plan.err)).toMatchObject({ error: "PinnedVersionNotFound", fault: "caller" });
+  expect(pinned.code).toBe(1);
+  expect(JSON.parse(pinned.err)).toMatchObject({ error: "PinnedVersionNotFound", fault: "caller", message: expect.stringContaining("2.4.0, 2.3.1") });
+  expect(plan.code).toBe(0);
+  expect(plan.json).toMatchObject({ action: "install", target: { name: "current/boxd-2.4.0.img" } });
 });
 
 test("plan prints the target for the installer", async () => {

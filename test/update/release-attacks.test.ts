@@ -56,7 +56,7 @@ describe("release floor", () => {
 
     const report = await reflashed.check();
 
-    expect(report.installed).toEqual({ version: "2.6.0", counter: 26 });
+    expect(report.floor).toEqual({ version: "2.6.0", counter: 26 });
     expect(report.decision).toMatchObject({ action: "none", reason: "channel-behind-installed", latest: { version: "2.4.0" } });
   });
 
@@ -82,10 +82,10 @@ describe("wrong software", () => {
     const client = h.client();
 
     const report = await client.check();
-    await client.pin("2.5.0");
-    const error = await rejection(() => client.plan());
+    const error = await rejection(() => client.pin("2.5.0"));
 
     expect(report.latest?.version).toBe("2.4.0");
+    expect(client.state().pin).toBeUndefined();
     expect(error).toBeInstanceOf(ReleaseNotApplicable);
     expect(fieldsOf(error)).toEqual(fieldsOf(new ReleaseNotApplicable("2.5.0", "hardwareIds", HARDWARE_ID)));
     expect(targetRequests(h)).toEqual([]);
@@ -134,16 +134,17 @@ describe("pinning and channels", () => {
     const h = setUp();
     h.addRelease({ version: "2.2.0", counter: 22 });
     h.publish();
+    const client = h.client();
+    await client.pin("2.2.0");
     h.repo.removeTarget("current/boxd-2.2.0.img");
     h.publish();
-    const client = h.client();
 
-    const report = await client.pin("2.2.0");
+    const report = await client.check();
     const error = await rejection(() => client.plan());
 
     expect(report.decision).toEqual({ action: "error", error: expect.any(PinnedVersionNotFound) });
     expect(error).toBeInstanceOf(PinnedVersionNotFound);
-    expect(fieldsOf(error)).toEqual(fieldsOf(new PinnedVersionNotFound("2.2.0", "current")));
+    expect(fieldsOf(error)).toEqual(fieldsOf(new PinnedVersionNotFound("2.2.0", "current", ["2.4.0", "2.3.1"])));
     expect(client.state().installed).toEqual({ version: "2.3.1", counter: 23 });
     expect(targetRequests(h)).toEqual([]);
   });
@@ -210,9 +211,10 @@ describe("pinning and channels", () => {
     h.publish();
     const client = h.client({ running: { version: "2.4.0", counter: 24 } });
 
-    const report = await client.pin("2.4.0");
-    const error = await rejection(() => client.plan());
+    const report = await client.check();
+    const error = await rejection(() => client.pin("2.4.0"));
 
+    expect(client.state().pin).toBeUndefined();
     expect(report.installedRevoked).toBe(true);
     expect(report.latest?.version).toBe("2.3.1");
     expect(error).toBeInstanceOf(ReleaseRevoked);

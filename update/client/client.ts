@@ -16,7 +16,17 @@ import { TrustedMetadataSet } from "../tuf/trusted-set.ts";
 import { HttpFetcher, type Fetcher } from "./fetcher.ts";
 import { refreshMetadata } from "./refresh.ts";
 import { floorKey, parseRelease, requireSemver, type Channel, type Release } from "./release.ts";
-import { channelReleases, decideConfigPatches, decideFullRelease, type Decision, type DeviceProfile, type InstalledRelease } from "./select.ts";
+import {
+  channelReleases,
+  decideConfigPatches,
+  decideFullRelease,
+  pinnedRelease,
+  skippedConfigPatches,
+  type Decision,
+  type DeviceProfile,
+  type InstalledRelease,
+  type SkippedConfigPatch,
+} from "./select.ts";
 import { ClientStateFile, type AutoInstall, type ClientState } from "./state.ts";
 import { MetadataStore, TimeFloor, type TimeFloorSettings } from "./store.ts";
 
@@ -68,14 +78,23 @@ export interface RejectedTarget {
 export interface CheckReport {
   channel: Channel;
   pin: string | undefined;
-  installed: InstalledRelease;
+  /**
+   * The installed-release floor: the highest release recorded as installed
+   * and healthy. Only releases above its counter are offered, unless the
+   * vendor signed a downgrade from it. A rollback leaves it where it is, so
+   * it can be above the release that runs.
+   */
+  floor: InstalledRelease;
   /** Highest installable release of the channel, whatever the pin. */
   latest: Release | undefined;
   /** Releases of the channel above the pin; empty when nothing is pinned. */
   newerThanPin: Release[];
   /** The decision `plan()` would make now, or the caller error it would raise for the pin. */
   decision: Decision | { action: "error"; error: CallerError };
+  /** Config patches to apply, one per emulated DUIS/GBCS pair. */
   configPatches: Release[];
+  /** Config patches of the channel for DUIS or GBCS versions the box does not emulate; they are dropped. */
+  configPatchesSkipped: SkippedConfigPatch[];
   installedRevoked: boolean;
   rejected: RejectedTarget[];
   autoInstall: AutoInstall;
@@ -150,13 +169,23 @@ export class UpdateClient {
     return this.check();
   }
 
-  /** Pins `version` on the followed channel; plan() then targets exactly that version. */
+  /**
+   * Pins `version` on the followed channel; plan() then targets exactly that
+   * version. Refreshes first and stores nothing when the channel does not
+   * list the version for this hardware or the vendor revoked it, raising
+   * the CallerError that names the versions available.
+   */
   async pin(version: string): Promise<CheckReport> {
     requireSemver("pin", version);
 
-    this.stateFile.write({ ...this.state(), pin: version });
+    const verified = await this.refresh();
+    const state = this.state();
+    pinnedRelease({ releases: verified.releases, channel: state.channel, device: this.options.device }, version);
+
+    const pinned: ClientState = { ...state, pin: version };
+    this.stateFile.write(pinned);
     log.info({ pin: version }, "version pinned");
-    return this.check();
+    return this.report(pinned, verified);
   }
 
   unpin(): void {
@@ -279,11 +308,12 @@ export class UpdateClient {
     return {
       channel: state.channel,
       pin: state.pin,
-      installed: state.installed,
+      floor: state.installed,
       latest: available[0],
       newerThanPin: pinned === undefined ? [] : available.filter((release) => release.counter > pinned.counter),
       decision,
       configPatches: decideConfigPatches({ releases: verified.releases, channel: state.channel, device: this.options.device }, state.patchFloors),
+      configPatchesSkipped: skippedConfigPatches({ releases: verified.releases, channel: state.channel, device: this.options.device }),
       installedRevoked,
       rejected: verified.rejected,
       autoInstall: state.autoInstall,

@@ -109,15 +109,43 @@ export function decideConfigPatches(input: Omit<SelectionInput, "pin" | "install
   return [...best.values()];
 }
 
+/** A config patch of the followed channel that the box skips because it targets other DUIS or GBCS versions. */
+export interface SkippedConfigPatch {
+  release: Release;
+  /** Why the patch does not apply, naming its versions and the emulated ones. */
+  reason: string;
+}
+
+/**
+ * Returns the config patches of the channel for this hardware whose DUIS or
+ * GBCS version the box does not emulate. They are dropped, never applied.
+ */
+export function skippedConfigPatches(input: Omit<SelectionInput, "pin" | "installed">): SkippedConfigPatch[] {
+  const skipped: SkippedConfigPatch[] = [];
+  for (const release of input.releases) {
+    if (release.kind !== "config-patch" || release.channel !== input.channel || !isInstallable(release, input.device)) continue;
+
+    const duis = release.duisVersions[0] ?? "";
+    const gbcs = release.gbcsVersions[0] ?? "";
+    if (input.device.duisVersions.includes(duis) && input.device.gbcsVersions.includes(gbcs)) continue;
+
+    const reason =
+      `patch is for DUIS ${duis} / GBCS ${gbcs}, ` +
+      `but this box emulates DUIS ${input.device.duisVersions.join(", ")} / GBCS ${input.device.gbcsVersions.join(", ")}`;
+    skipped.push({ release, reason });
+  }
+  return skipped;
+}
+
 function latestOfChannel(input: SelectionInput): Release | undefined {
   return channelReleases(input)[0];
 }
 
 /** Returns the pinned full release of the followed channel, or throws a CallerError when it cannot be installed. */
-function pinnedRelease(input: SelectionInput, pin: string): Release {
+export function pinnedRelease(input: Pick<SelectionInput, "releases" | "channel" | "device">, pin: string): Release {
   const matches = input.releases.filter((release) => release.kind === "full" && release.channel === input.channel && release.version === pin);
   if (matches.length === 0) {
-    throw new PinnedVersionNotFound(pin, input.channel);
+    throw new PinnedVersionNotFound(pin, input.channel, channelReleases(input).map((release) => release.version));
   }
 
   const forThisHardware = matches.filter((release) => release.hardwareIds.includes(input.device.hardwareId));

@@ -32,6 +32,8 @@ export interface SlotRecord {
   length: number;
   /** Time the image was moved into the slot, in milliseconds since the epoch. */
   installedAt: number;
+  /** Signed release counter of the image; missing in records written before it was stored. */
+  counter?: number;
 }
 
 /** A newly switched slot that has not reported healthy yet. */

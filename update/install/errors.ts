@@ -204,10 +204,11 @@ export class ReleaseMarkedBad extends CallerError {
     readonly targetName: string,
     readonly sha256: string,
     readonly reason: string,
+    readonly version: string,
   ) {
     super(
-      `Release ${targetName} (sha256 ${sha256}) is marked bad (${reason}) and is not installed again. ` +
-        "Publish a new release, or clear the mark with clearBadRelease().",
+      `Release ${version} (${targetName}) is marked bad (${reason}) and is not installed again. ` +
+        `To try it again, clear the mark with "npx bun daemon/admin-cli.ts clear-bad ${version}" (DELETE /update/bad/${version}), or publish a newer release.`,
     );
   }
 }

@@ -7,6 +7,7 @@ export {
   beginStaging,
   decideBoot,
   confirmHealthy,
+  findBadRelease,
   inactiveSlot,
   initialBootState,
   rollbackTo,
@@ -38,6 +39,7 @@ export {
 export {
   BOOT_STATE_FILE,
   clearBadRelease,
+  clearBadVersion,
   markHealthy,
   readBootState,
   resolveBootSlot,

@@ -75,7 +75,7 @@ async function runInstall(stateDir: string, target: UpdateTarget, options: Insta
     }
     const bad = findBadRelease(initial, target.name, target.sha256);
     if (bad !== undefined) {
-      throw new ReleaseMarkedBad(target.name, target.sha256, bad.reason);
+      throw new ReleaseMarkedBad(target.name, target.sha256, bad.reason, bad.version);
     }
 
     const activeRecord = initial.active === null ? null : initial.slots[initial.active];
@@ -152,6 +152,7 @@ function moveIntoInactiveSlot(
     sha256: target.sha256,
     length: target.length,
     installedAt: clock.now(),
+    ...(typeof target.custom.counter === "number" ? { counter: target.custom.counter } : {}),
   };
   writeBootState(stateDir, recordStaged(cleared.state, cleared.slot, record));
   rmSync(join(dirname(stagedPath), PARTIAL_SIDECAR_FILE), { force: true });

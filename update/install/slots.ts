@@ -9,6 +9,7 @@ import {
   initialBootState,
   rollbackTo,
   SLOT_NAMES,
+  type BadRelease,
   type BootAction,
   type BootState,
   type SlotName,
@@ -147,6 +148,22 @@ export function rollback(stateDir: string, options: SlotOptions = {}): BootSelec
 export function clearBadRelease(stateDir: string, targetName: string, sha256: string): void {
   writeBootState(stateDir, clearBadReleaseRule(readBootState(stateDir), targetName, sha256));
   log.info({ target: targetName }, "bad-release mark cleared");
+}
+
+/**
+ * Lets every target of `version` marked bad be installed again, and returns
+ * the marks removed. The boot state is written only when a mark is removed.
+ */
+export function clearBadVersion(stateDir: string, version: string): BadRelease[] {
+  const before = readBootState(stateDir);
+  const removed = before.bad.filter((entry) => entry.version === version);
+  if (removed.length === 0) {
+    return [];
+  }
+
+  writeBootState(stateDir, { ...before, bad: before.bad.filter((entry) => entry.version !== version) });
+  log.info({ version, targets: removed.map((entry) => entry.targetName) }, "bad-release marks cleared");
+  return removed;
 }
 
 /** Returns a verifier that reads the slot image; `length` checks only the size. */

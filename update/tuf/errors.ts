@@ -222,8 +222,14 @@ export class PinnedVersionNotFound extends CallerError {
   constructor(
     readonly version: string,
     readonly channel: string,
+    /** Versions of the channel's full releases this box may install, highest counter first. */
+    readonly available: readonly string[] = [],
   ) {
-    super(`Pinned version ${version} is not listed on channel ${channel}; unpin or pin a listed version.`);
+    super(
+      `Version ${version} is not listed on channel ${channel}. ` +
+        `Versions available on ${channel}: ${available.length === 0 ? "none" : available.join(", ")}. ` +
+        "Pin one of them, unpin, or follow the channel that lists the version first.",
+    );
   }
 }
 
