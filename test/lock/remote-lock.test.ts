@@ -551,6 +551,19 @@ describe("check-in report", () => {
     });
   });
 
+  test("nonce window persisted and capped", async () => {
+    const lock = world.open({ limits: { nonceWindowCheckIns: 3 } });
+
+    for (let count = 0; count < 5; count += 1) {
+      await lock.checkIn(RELEASE);
+    }
+
+    const stored = JSON.parse(readFileSync(join(world.stateDir, "check-in.json"), "utf8"));
+    const sent = world.checkIns.map((report) => report.signed.nonce);
+    expect(stored.nonce).toBe(sent[4]);
+    expect(stored.recentNonces).toEqual([sent[4], sent[3], sent[2]]);
+  });
+
   test("fresh nonce each time", async () => {
     const lock = world.open();
 

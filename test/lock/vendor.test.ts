@@ -14,7 +14,8 @@ import {
   DEFAULT_LOCK_LIMITS,
 } from "../../update/lock/index.ts";
 import { writePublicKeyFile } from "../../update/lock/keys.ts";
-import { AUTHORITY_PUBLIC_KEY_FILE, AUTHORITY_SECRET_KEY_FILE, issueStatement } from "../../update/lock/vendor.ts";
+import { AUTHORITY_PUBLIC_KEY_FILE, AUTHORITY_SECRET_KEY_FILE, issueStatement, servedFolder } from "../../update/lock/vendor.ts";
+import { VendorRepository } from "../../update/vendor/repository.ts";
 import { LockWorld } from "./harness.ts";
 
 const VENDOR = join(import.meta.dir, "../../update/lock/vendor.ts");
@@ -152,6 +153,26 @@ describe("issueStatement", () => {
 
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(new CheckInInvalid("signatures", "").message.split(":")[0] ?? "");
+    expect(result.stderr).toContain("identity.pub.json");
+    expect(result.stderr).not.toContain("Wait for the box's next check-in");
+  });
+
+  test("writes into public of vendor repository", () => {
+    const repository = VendorRepository.create(join(keyDir, "vendor"));
+    const authority = generateKeyPair();
+
+    const { path } = issueStatement({ authority, repositoryDir: repository.folder, deviceId: world.deviceId, state: "locked", message: "m", contact: "c" });
+
+    expect(path).toBe(join(repository.folder, "public", "lock", `${world.deviceId}.json`));
+    expect(servedFolder(repository.folder)).toBe(join(repository.folder, "public"));
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    expect(statSync(join(repository.folder, "public", "lock")).mode & 0o777).toBe(0o755);
+  });
+
+  test("writes into a served folder as given", () => {
+    const { path } = issueStatement({ authority: generateKeyPair(), repositoryDir: world.repositoryDir, deviceId: world.deviceId, state: "locked", message: "m", contact: "c" });
+
+    expect(path).toBe(join(world.repositoryDir, "lock", `${world.deviceId}.json`));
   });
 });
 

@@ -118,6 +118,53 @@ describe("vendor tool", () => {
     }
   });
 
+  test.each([
+    { name: "full release, same channel", second: ["add-release", "--counter", "2", "--channel", "current"], code: 1 },
+    { name: "config patch, same pair", second: ["add-config-patch", "--counter", "3", "--channel", "current"], code: 1 },
+    { name: "full release, other channel", second: ["add-release", "--counter", "2", "--channel", "upcoming"], code: 0 },
+    { name: "config patch, other pair", second: ["add-config-patch", "--counter", "3", "--channel", "current", "--duis", "5.4"], code: 0 },
+    { name: "full and patch share", second: ["add-config-patch", "--counter", "2", "--channel", "current"], code: 0 },
+  ])("duplicate counter: $name", ({ second, code }) => {
+    folder = mkdtempSync(join(tmpdir(), "boxd-vendor-"));
+    const repo = join(folder, "repo");
+    for (const name of ["boxd-1.1.0.img", "boxd-1.1.5.img", "patch-a.json", "patch-b.json"]) writeFileSync(join(folder, name), name);
+    const device = ["--hardware-id", HARDWARE_ID, "--gbcs", "4.0"];
+    tool("init", "--repo", repo);
+    tool("add-release", "--repo", repo, "--file", join(folder, "boxd-1.1.0.img"), "--version", "1.1.0", "--counter", "2", "--channel", "current", "--duis", "5.1", ...device);
+    tool("add-config-patch", "--repo", repo, "--file", join(folder, "patch-a.json"), "--version", "1.0.0", "--counter", "3", "--channel", "current", "--duis", "5.1", ...device);
+    const [command = "", ...options] = second as readonly string[];
+    const file = command === "add-release" ? "boxd-1.1.5.img" : "patch-b.json";
+
+    const result = tool(command, "--repo", repo, "--file", join(folder, file), "--version", "1.1.5", ...options, ...(options.includes("--duis") ? [] : ["--duis", "5.1"]), ...device);
+
+    expect(result.code).toBe(code);
+    if (code === 1) {
+      expect(result.err).toContain(`Invalid counter "${options[1]}"`);
+      expect(result.err).toContain("Counters are unique per channel");
+    }
+  });
+
+  test("published files are world-readable", () => {
+    folder = mkdtempSync(join(tmpdir(), "boxd-vendor-"));
+    const repo = join(folder, "repo");
+    const image = join(folder, "boxd-1.0.0.img");
+    writeFileSync(image, "image");
+    tool("init", "--repo", repo);
+    tool("add-release", "--repo", repo, "--file", image, "--version", "1.0.0", "--counter", "1", "--channel", "current", "--hardware-id", HARDWARE_ID, "--duis", "5.4", "--gbcs", "4.2");
+    tool("publish", "--repo", repo);
+    const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+    expect(modeOf(repo)).toBe(0o755);
+    expect(modeOf(join(repo, "public"))).toBe(0o755);
+    expect(modeOf(join(repo, "public", "metadata"))).toBe(0o755);
+    expect(modeOf(join(repo, "public", "targets", "current"))).toBe(0o755);
+    expect(modeOf(join(repo, "public", "metadata", "timestamp.json"))).toBe(0o644);
+    const target = readdirSync(join(repo, "public", "targets", "current"))[0] ?? "";
+    expect(modeOf(join(repo, "public", "targets", "current", target))).toBe(0o644);
+    expect(modeOf(join(repo, "keys"))).toBe(0o700);
+    expect(modeOf(join(repo, "repository.json"))).toBe(0o600);
+  });
+
   test("root rotation is cross-signed by old and new keys", () => {
     folder = mkdtempSync(join(tmpdir(), "boxd-vendor-"));
     const repo = join(folder, "repo");

@@ -3,7 +3,7 @@
  * statements into an update repository folder as `lock/<deviceId>.json`.
  * Run `npx bun update/lock/vendor.ts --help`.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { writeJsonAtomic } from "../../daemon/state/atomic.ts";
@@ -21,6 +21,16 @@ import {
 } from "./keys.ts";
 import { isDeviceId, isNonce, parseStatement, type LockStateName, type LockStatement, type LockStatementBody } from "./statement.ts";
 
+/** Working-state file that marks a folder as a vendor repository made by `update/vendor/main.ts`. */
+const VENDOR_STATE_FILE = "repository.json";
+
+/** Folder of a vendor repository that the web server serves. */
+const VENDOR_PUBLIC_FOLDER = "public";
+
+/** Mode of the statement folder and files: the web server must read them, and they are not secret. */
+const STATEMENT_FOLDER_MODE = 0o755;
+const STATEMENT_FILE_MODE = 0o644;
+
 /** File names written by `keygen`. The public key file is what the factory command takes as the lock anchor. */
 export const AUTHORITY_SECRET_KEY_FILE = "lock-authority.key.json";
 export const AUTHORITY_PUBLIC_KEY_FILE = "lock-authority.pub.json";
@@ -37,15 +47,19 @@ Commands:
           Refuses to overwrite an existing key unless --force is given.
 
   lock    --key FILE --repo DIR --device ID --message TEXT --contact TEXT [--sequence N]
-          Write a signed lock statement to DIR/${STATEMENT_FOLDER}/ID.json. The box stops updating
-          and serving at its next check and shows MESSAGE and CONTACT.
+          Write a signed lock statement to DIR/public/${STATEMENT_FOLDER}/ID.json when DIR is a vendor
+          repository (the --repo of update/vendor/main.ts), else to DIR/${STATEMENT_FOLDER}/ID.json.
+          The box reads ${STATEMENT_FOLDER}/ID.json in the folder above its update.metadataUrl, stops
+          updating and serving at its next refresh and shows MESSAGE and CONTACT.
 
   unlock  --key FILE --repo DIR --device ID (--nonce HEX | --check-in FILE) [--device-key FILE]
           [--sequence N] [--message TEXT] [--contact TEXT]
           Write a signed unlock statement. It must carry the nonce of the box's latest
           check-in: pass it with --nonce, or pass the latest check-in report the lock
-          authority received with --check-in. With --device-key (the box's identity public
-          key) the check-in signature is verified too.
+          authority received with --check-in. The box accepts the nonce of any of its
+          latest ${DEFAULT_LOCK_LIMITS.nonceWindowCheckIns} check-ins. With --device-key (the box's identity public key,
+          identity.pub.json in its state folder, written by the factory command) the
+          check-in signature is verified too.
 
 Options:
   --sequence N   Sequence number of the statement, an integer from 1 to 2^53-1. Default: 1 above
@@ -84,7 +98,8 @@ export function issueStatement(options: IssueOptions): { path: string; statement
     throw new LockSettingInvalid("--nonce", options.nonce ?? "", "an unlock needs the 64-hex-digit nonce of the box's latest check-in");
   }
 
-  const path = join(options.repositoryDir, STATEMENT_FOLDER, `${options.deviceId}.json`);
+  const folder = join(servedFolder(options.repositoryDir), STATEMENT_FOLDER);
+  const path = join(folder, `${options.deviceId}.json`);
   // The box rejects any sequence not above the one it applied. That is at most the published
   // one, unless the repository file was lost, so the sequence the box reports counts too.
   const floor = Math.max(publishedSequence(path), options.reportedSequence ?? 0);
@@ -108,8 +123,21 @@ export function issueStatement(options: IssueOptions): { path: string; statement
   };
 
   const statement = signEnvelope(body, options.authority);
-  writeJsonAtomic(path, statement, 0o644);
+  // The web server reads the statement as another user, so its folder is world-readable too.
+  mkdirSync(folder, { recursive: true, mode: STATEMENT_FOLDER_MODE });
+  chmodSync(folder, STATEMENT_FOLDER_MODE);
+  writeJsonAtomic(path, statement, STATEMENT_FILE_MODE);
   return { path, statement };
+}
+
+/**
+ * Returns the folder the web server serves for `repositoryDir`. Boxes read
+ * `lock/<deviceId>.json` in the folder above the metadata URL, which for a
+ * vendor repository (a folder with `repository.json`) is its `public/`
+ * folder. Any other folder is taken as the served folder itself.
+ */
+export function servedFolder(repositoryDir: string): string {
+  return existsSync(join(repositoryDir, VENDOR_STATE_FILE)) ? join(repositoryDir, VENDOR_PUBLIC_FOLDER) : repositoryDir;
 }
 
 /** Returns the sequence of the statement at `path`, or 0 if there is none. */

@@ -12,8 +12,10 @@ import { DEFAULT_EXPIRY_DAYS, VendorRepository, type RoleSetup } from "./reposit
 const HELP = `Usage: bun update/vendor/main.ts <command> --repo DIR [options]
 
 Signs and publishes boxd's update repository (TUF, consistent snapshots).
-DIR/public/ is the site to upload to any static web server; DIR/keys/
-holds the private keys (mode 0600) and must never be uploaded.
+DIR/public/ is the site to serve from any static web server (folders 0755,
+files 0644): boxes read DIR/public/metadata and DIR/public/targets, and the
+lock tool writes DIR/public/lock. DIR/keys/ holds the private keys (mode
+0600) and must never be served.
 
 Commands:
   init             Create keys for every role and sign root version 1.
@@ -30,7 +32,9 @@ Commands:
                    Both take:
                    --file PATH          file to publish
                    --version SEMVER     release version, for example 2.5.0-rc1
-                   --counter N          release counter (orders releases, from 1)
+                   --counter N          release counter (orders releases, from 1); unique
+                                        per channel among full releases, and among
+                                        the config patches of one DUIS/GBCS pair
                    --channel current|upcoming
                    --hardware-id ID     hardware id it installs on (repeatable)
                    --duis VERSION       DUIS version (repeatable for a release)

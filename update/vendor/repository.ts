@@ -7,16 +7,18 @@
  *   `V.targets.json` and the unversioned `timestamp.json`;
  * - `public/targets/<channel>/<sha256>.<file>`: the release files.
  * `public/` is the whole published site; any static web server can serve it.
+ * Its folders are created 0755 and its files 0644, so a web server running
+ * as another user can read them; `keys/` stays 0700 with 0600 files.
  * Consistent snapshots are always on (TUF 4.4, "consistent_snapshot").
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createHash } from "node:crypto";
 import { writeFileAtomic, writeJsonAtomic } from "../../daemon/state/atomic.ts";
 import { SPEC_VERSION, TOP_LEVEL_ROLES, type TopLevelRole } from "../tuf/consts.ts";
 import type { JsonObject } from "../tuf/json.ts";
 import type { KeyRecord } from "../tuf/keys.ts";
-import { requireSemver, type Channel, type ReleaseKind } from "../client/release.ts";
+import { floorKey, requireSemver, type Channel, type ReleaseKind } from "../client/release.ts";
 import { InvalidArgument } from "../tuf/errors.ts";
 import { generateKey, loadKeys, retireKeys, saveKey, signEnvelope, type KeyType, type SigningKey } from "./keys.ts";
 
@@ -27,6 +29,15 @@ export interface ExpiryDays {
   snapshot: number;
   timestamp: number;
 }
+
+/**
+ * Mode of the folders under `public/`: a web server running as another user
+ * must list and enter them. The key folder stays 0700 and key files 0600.
+ */
+export const PUBLIC_FOLDER_MODE = 0o755;
+
+/** Mode of every published metadata and target file, readable by the web server. */
+export const PUBLIC_FILE_MODE = 0o644;
 
 export const DEFAULT_EXPIRY_DAYS: ExpiryDays = { root: 365, targets: 90, snapshot: 7, timestamp: 1 };
 
@@ -91,6 +102,8 @@ export class VendorRepository {
       throw new InvalidArgument("folder", folder, "a folder without a repository (repository.json exists)");
     }
 
+    // The web server must pass through this folder to reach public/, so a new one is created 0755.
+    mkdirSync(folder, { recursive: true, mode: PUBLIC_FOLDER_MODE });
     const keyType = options.keyType ?? "ed25519";
     const keysFolder = join(folder, "keys");
     const keys: Record<string, KeyRecord> = {};
@@ -154,13 +167,17 @@ export class VendorRepository {
       throw new InvalidArgument("duis/gbcs versions", `${input.duisVersions.join(",")}/${input.gbcsVersions.join(",")}`, "exactly one DUIS and one GBCS version for a config patch");
     }
 
-    const bytes = readFileSync(input.file);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
     const fileName = basename(input.file);
     const name = `${input.channel}/${fileName}`;
+    this.assertCounterUnused(name, input);
 
-    mkdirSync(join(this.targetsFolder, input.channel), { recursive: true });
-    copyFileSync(input.file, join(this.targetsFolder, input.channel, `${sha256}.${fileName}`));
+    const bytes = readFileSync(input.file);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const channelFolder = join(this.targetsFolder, input.channel);
+    makePublicFolder(channelFolder);
+    const published = join(channelFolder, `${sha256}.${fileName}`);
+    copyFileSync(input.file, published);
+    chmodSync(published, PUBLIC_FILE_MODE);
 
     const boxd: JsonObject = {
       kind: input.kind,
@@ -175,6 +192,37 @@ export class VendorRepository {
     this.state.targets[name] = { length: bytes.length, hashes: { sha256 }, custom: { boxd } };
     this.saveState();
     return name;
+  }
+
+  /**
+   * Raises unless the counter of `input` is unique: boxes order releases by
+   * counter and keep one floor per channel for full releases and one per
+   * DUIS/GBCS pair for config patches, so two targets with one floor and the
+   * same counter would make "newer" ambiguous. Counters must therefore be
+   * unique per channel, among full releases and among the config patches of
+   * one DUIS/GBCS pair. Revoked targets keep their counter. Re-adding the
+   * same target name replaces it, so its own counter does not count.
+   */
+  private assertCounterUnused(name: string, input: ReleaseInput): void {
+    const key = floorKey(input);
+    for (const [otherName, entry] of Object.entries(this.state.targets)) {
+      const other = entry.custom.boxd as JsonObject;
+      const sameFloor = floorKey({
+        kind: other.kind as ReleaseKind,
+        duisVersions: other.duisVersions as string[],
+        gbcsVersions: other.gbcsVersions as string[],
+      }) === key;
+      if (otherName === name || other.channel !== input.channel || !sameFloor || other.counter !== input.counter) {
+        continue;
+      }
+
+      throw new InvalidArgument(
+        "counter",
+        String(input.counter),
+        `a counter that no other ${input.kind === "full" ? "full release" : `config patch for ${key}`} of channel ${input.channel} uses, ` +
+          `but ${otherName} (version ${String(other.version)}) has it. Counters are unique per channel; pick one above the highest in use`,
+      );
+    }
   }
 
   /** Marks every target of `version` (optionally on one channel) revoked; returns their names. */
@@ -259,6 +307,7 @@ export class VendorRepository {
    * snapshot is not there yet.
    */
   publish(now: Date = new Date()): { targets: number; snapshot: number; timestamp: number } {
+    this.makePublicFolders();
     const versions = { targets: this.state.versions.targets + 1, snapshot: this.state.versions.snapshot + 1, timestamp: this.state.versions.timestamp + 1 };
     const days = this.state.expiryDays;
 
@@ -286,8 +335,15 @@ export class VendorRepository {
   }
 
   private writeRoot(bytes: Uint8Array): void {
+    this.makePublicFolders();
     writeFileAtomic(join(this.metadataFolder, `${this.rootVersion}.root.json`), bytes, 0o644);
     writeFileAtomic(join(this.metadataFolder, "root.json"), bytes, 0o644);
+  }
+
+  /** Makes `public/` and `public/metadata/` world-readable; atomic writes would otherwise create them 0700. */
+  private makePublicFolders(): void {
+    makePublicFolder(join(this.folder, "public"));
+    makePublicFolder(this.metadataFolder);
   }
 
   private saveState(): void {
@@ -303,6 +359,12 @@ export function expiresAt(now: Date, days: number): string {
 /** The snapshot/timestamp `meta` entry of a file: version, length and sha256. */
 export function metaOf(version: number, bytes: Uint8Array): JsonObject {
   return { version, length: bytes.length, hashes: { sha256: createHash("sha256").update(bytes).digest("hex") } };
+}
+
+/** Creates `folder` and its missing parents up to the repository with {@link PUBLIC_FOLDER_MODE}, and sets that mode on `folder`. */
+function makePublicFolder(folder: string): void {
+  mkdirSync(folder, { recursive: true, mode: PUBLIC_FOLDER_MODE });
+  chmodSync(folder, PUBLIC_FOLDER_MODE);
 }
 
 function createKeys(folder: string, role: string, type: KeyType, count: number): SigningKey[] {
