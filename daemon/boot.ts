@@ -106,6 +106,43 @@ function reportSlotHealth(updateFolder: string, updates: UpdateService): void {
   updates.recordHealthy(record);
 }
 
+/** A server of boxd could not listen because another process uses its host and port. */
+export class PortInUse extends Error {
+  override readonly name = "PortInUse";
+
+  constructor(
+    readonly server: string,
+    readonly host: string,
+    readonly port: number,
+    /** Setting key of the port, for example `duis.port`. */
+    readonly setting: string,
+    /** Environment variable of the setting, for example `BOXD_DUIS_PORT`. */
+    readonly environmentVariable: string,
+  ) {
+    super(
+      `The ${server} cannot listen on ${host}:${port} because another process uses that port. ` +
+        `Stop that process, or set ${setting} (${environmentVariable}) to a free port, or to 0 for any free port.`,
+    );
+  }
+}
+
+/** Starts one server, and turns an address already in use into {@link PortInUse} naming its setting. */
+function listen(
+  server: string,
+  setting: { key: string; environmentVariable: string },
+  options: { hostname: string; port: number },
+  start: () => Server<undefined>,
+): Server<undefined> {
+  try {
+    return start();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new PortInUse(server, options.hostname, options.port, setting.key, setting.environmentVariable);
+    }
+    throw error;
+  }
+}
+
 /** Starts every part of boxd in order. Ports of 0 pick free ports (tests). */
 export async function startBoxd(config: Config): Promise<Boxd> {
   setLogLevel(config.log.level);
@@ -208,24 +245,26 @@ export async function startBoxd(config: Config): Promise<Boxd> {
     log: logger("duis.gateway"),
   });
 
+  const duisAddress = { hostname: config.duis.host, port: config.duis.port };
   const duisServer: Server<undefined> = await step("DUIS gateway listening", () =>
-    Bun.serve({
-      hostname: config.duis.host,
-      port: config.duis.port,
-      fetch: gateway.fetch,
-      // The gateway enforces duis.maxBodyBytes itself; this is a backstop for the transport.
-      maxRequestBodySize: config.duis.maxBodyBytes + 1024,
-    }),
+    listen("DUIS gateway", { key: "duis.port", environmentVariable: "BOXD_DUIS_PORT" }, duisAddress, () =>
+      Bun.serve({
+        ...duisAddress,
+        fetch: gateway.fetch,
+        // The gateway enforces duis.maxBodyBytes itself; this is a backstop for the transport.
+        maxRequestBodySize: config.duis.maxBodyBytes + 1024,
+      }),
+    ),
   );
   const smki = createSmkiApp({
     store: createSmkiStore({ devices: credentials, organisations: trust.organisations }),
     log: logger("smki"),
   });
   const smkiLog = logger("smki");
+  const smkiAddress = { hostname: config.smki.host, port: config.smki.port };
   const smkiServer: Server<undefined> = await step("SMKI repository listening", () =>
-    Bun.serve({
-      hostname: config.smki.host,
-      port: config.smki.port,
+    listen("SMKI repository", { key: "smki.port", environmentVariable: "BOXD_SMKI_PORT" }, smkiAddress, () => Bun.serve({
+      ...smkiAddress,
       fetch: (request) => {
         const refusal = lock.refusal();
         if (refusal !== undefined) {
@@ -234,7 +273,7 @@ export async function startBoxd(config: Config): Promise<Boxd> {
         }
         return smki.fetch(request);
       },
-    }),
+    })),
   );
 
   let adminPort = 0;
@@ -253,8 +292,9 @@ export async function startBoxd(config: Config): Promise<Boxd> {
     inventory,
     log: logger("admin"),
   });
+  const adminAddress = { hostname: config.admin.host, port: config.admin.port };
   const adminServer: Server<undefined> = await step("admin API listening", () =>
-    Bun.serve({ hostname: config.admin.host, port: config.admin.port, fetch: admin.fetch }),
+    listen("admin API", { key: "admin.port", environmentVariable: "BOXD_ADMIN_PORT" }, adminAddress, () => Bun.serve({ ...adminAddress, fetch: admin.fetch })),
   );
   adminPort = adminServer.port!;
   await step("response delivery", () => sender.start());

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import type { Boxd } from "../../daemon/boot.ts";
+import { PortInUse, startBoxd, type Boxd } from "../../daemon/boot.ts";
 import { SWITCHES_FILE } from "../../daemon/config/switches.ts";
 import { DEVELOPMENT_ADMIN_TOKEN_FILE } from "../../provisioning/index.ts";
 import { ResponseCode } from "../../daemon/duis/codes.ts";
@@ -181,4 +181,19 @@ test("signature switch applies to the next DUIS request", async () => {
   await w.api(box, "PUT", "/duis/signature-validation", { enabled: false });
 
   expect(await responseCode()).not.toBe(ResponseCode.notAuthenticated);
+});
+
+test("port in use names the setting", async () => {
+  using folder = tempFolder("api-port-in-use");
+  const occupant = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(null) });
+
+  try {
+    const starting = startBoxd(testConfig(folder.path, { BOXD_DUIS_PORT: String(occupant.port) }));
+
+    await expect(starting).rejects.toBeInstanceOf(PortInUse);
+    await expect(starting).rejects.toMatchObject({ server: "DUIS gateway", port: occupant.port, setting: "duis.port", environmentVariable: "BOXD_DUIS_PORT" });
+    await expect(starting).rejects.toThrow("set duis.port (BOXD_DUIS_PORT) to a free port");
+  } finally {
+    await occupant.stop(true);
+  }
 });
