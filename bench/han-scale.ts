@@ -6,10 +6,10 @@
  * a first start with `bun daemon/main.ts` (it mints two certificates per
  * device), a warm restart with `bun daemon/main.ts` and a warm start of
  * `dist/boxd`. After each start it sends signed 8.2 Read Inventory requests
- * and reads VmRSS and VmHWM from /proc/PID/status.
- * Prints a Markdown section for docs/benchmarks.md.
+ * and reads VmRSS and VmHWM from /proc/PID/status, then VmRSS again after
+ * the daemon has idled. Prints a Markdown section for docs/benchmarks.md.
  *
- * Usage: bun bench/han-scale.ts [--devices N] [--requests R]
+ * Usage: bun bench/han-scale.ts [--devices N] [--requests R] [--idle-seconds S]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -84,10 +84,20 @@ interface ScaleSample {
   answered: number;
   rssKiB: number;
   peakKiB: number;
+  /** VmRSS after the daemon has idled for `idleSeconds`. */
+  idleRssKiB: number;
 }
 
 /** Starts boxd on `folder`, waits for "boxd ready", sends `requests` 8.2 requests, reads its memory and stops it. */
-async function measure(label: string, command: DaemonCommand, folder: string, devices: DeviceRecord[], requests: number, counterBase: bigint): Promise<ScaleSample> {
+async function measure(
+  label: string,
+  command: DaemonCommand,
+  folder: string,
+  devices: DeviceRecord[],
+  requests: number,
+  idleSeconds: number,
+  counterBase: bigint,
+): Promise<ScaleSample> {
   const daemon = spawnDaemon(command, folder);
   try {
     const ready = await daemon.ready;
@@ -103,8 +113,11 @@ async function measure(label: string, command: DaemonCommand, folder: string, de
     }
 
     const memory = memoryOf(daemon.process.pid);
+    // A second reading after idling shows how much garbage the collector frees without load.
+    await Bun.sleep(idleSeconds * 1000);
+    const idle = memoryOf(daemon.process.pid);
     const credentials = daemon.logLines.find((line) => line.msg === "boot step done" && line.step === "device credentials");
-    return { label, readyMs: Number(ready.ms), credentialsMs: Number(credentials?.ms), answered, rssKiB: memory.rssKiB, peakKiB: memory.peakKiB };
+    return { label, readyMs: Number(ready.ms), credentialsMs: Number(credentials?.ms), answered, rssKiB: memory.rssKiB, peakKiB: memory.peakKiB, idleRssKiB: idle.rssKiB };
   } finally {
     await stopDaemon(daemon);
   }
@@ -115,7 +128,11 @@ function mebibytes(kib: number): string {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { devices: { type: "string", default: "10000" }, requests: { type: "string", default: "5" } } });
+  const { values } = parseArgs({
+    options: { devices: { type: "string", default: "10000" }, requests: { type: "string", default: "5" }, "idle-seconds": { type: "string", default: "10" } },
+  });
+  const idleSeconds = Number(values["idle-seconds"]);
+  if (!Number.isFinite(idleSeconds) || idleSeconds < 0) throw new Error(`--idle-seconds ${values["idle-seconds"]} is invalid: pass a number of seconds of 0 or more, e.g. --idle-seconds 10`);
   const deviceCount = Number(values.devices);
   const requests = Number(values.requests);
   if (!Number.isInteger(deviceCount) || deviceCount < 1) throw new Error(`--devices ${values.devices} is not a positive integer; pass e.g. --devices 10000`);
@@ -133,12 +150,12 @@ if (import.meta.main) {
 
     const small = `${reference.length} devices`;
     const large = `${scaled.length} devices`;
-    samples.push(await measure(`${small}, \`bun daemon/main.ts\`, first start`, SOURCE_COMMAND, referenceFolder, reference, requests, counterBase));
-    samples.push(await measure(`${large}, \`bun daemon/main.ts\`, first start`, SOURCE_COMMAND, scaledFolder, scaled, requests, counterBase + 1000n));
-    samples.push(await measure(`${small}, \`bun daemon/main.ts\`, restart`, SOURCE_COMMAND, referenceFolder, reference, requests, counterBase + 2000n));
-    samples.push(await measure(`${large}, \`bun daemon/main.ts\`, restart`, SOURCE_COMMAND, scaledFolder, scaled, requests, counterBase + 3000n));
-    samples.push(await measure(`${small}, \`dist/boxd\`, restart`, [COMPILED_BINARY], referenceFolder, reference, requests, counterBase + 4000n));
-    samples.push(await measure(`${large}, \`dist/boxd\`, restart`, [COMPILED_BINARY], scaledFolder, scaled, requests, counterBase + 5000n));
+    samples.push(await measure(`${small}, \`bun daemon/main.ts\`, first start`, SOURCE_COMMAND, referenceFolder, reference, requests, idleSeconds, counterBase));
+    samples.push(await measure(`${large}, \`bun daemon/main.ts\`, first start`, SOURCE_COMMAND, scaledFolder, scaled, requests, idleSeconds, counterBase + 1000n));
+    samples.push(await measure(`${small}, \`bun daemon/main.ts\`, restart`, SOURCE_COMMAND, referenceFolder, reference, requests, idleSeconds, counterBase + 2000n));
+    samples.push(await measure(`${large}, \`bun daemon/main.ts\`, restart`, SOURCE_COMMAND, scaledFolder, scaled, requests, idleSeconds, counterBase + 3000n));
+    samples.push(await measure(`${small}, \`dist/boxd\`, restart`, [COMPILED_BINARY], referenceFolder, reference, requests, idleSeconds, counterBase + 4000n));
+    samples.push(await measure(`${large}, \`dist/boxd\`, restart`, [COMPILED_BINARY], scaledFolder, scaled, requests, idleSeconds, counterBase + 5000n));
   } finally {
     rmSync(scaledFolder, { recursive: true, force: true });
     rmSync(referenceFolder, { recursive: true, force: true });
@@ -146,11 +163,11 @@ if (import.meta.main) {
 
   const lines = [
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Bun ${Bun.version}.`,
-    `Command: \`bun bench/han-scale.ts --devices ${deviceCount} --requests ${requests}\` (${new Date().toISOString().slice(0, 10)}).`,
+    `Command: \`bun bench/han-scale.ts --devices ${deviceCount} --requests ${requests} --idle-seconds ${idleSeconds}\` (${new Date().toISOString().slice(0, 10)}).`,
     "",
-    `| start | "boxd ready" ms | "device credentials" step ms | 8.2 answered I0 | VmRSS after the requests | VmHWM |`,
-    "|---|---:|---:|---:|---:|---:|",
-    ...samples.map((s) => `| ${s.label} | ${s.readyMs.toFixed(0)} | ${s.credentialsMs.toFixed(0)} | ${s.answered} | ${mebibytes(s.rssKiB)} | ${mebibytes(s.peakKiB)} |`),
+    `| start | "boxd ready" ms | "device credentials" step ms | 8.2 answered I0 | VmRSS after the requests | VmHWM | VmRSS after ${idleSeconds} s idle |`,
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...samples.map((s) => `| ${s.label} | ${s.readyMs.toFixed(0)} | ${s.credentialsMs.toFixed(0)} | ${s.answered} | ${mebibytes(s.rssKiB)} | ${mebibytes(s.peakKiB)} | ${mebibytes(s.idleRssKiB)} |`),
   ];
   console.log(lines.join("\n"));
 }
