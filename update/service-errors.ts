@@ -19,7 +19,7 @@ export class UpdatesOff extends Error {
   }
 }
 
-/** Why a plan has nothing to install, with the values its message names. */
+/** Reason a plan has nothing to install, with the values its message names. */
 export type NothingToInstallCause =
   | { reason: "up-to-date"; channel: Channel; floor: InstalledRelease }
   | { reason: "channel-behind-installed"; channel: Channel; floor: InstalledRelease; latest: Release }

@@ -23,6 +23,7 @@ import {
   readBootState,
   ReleaseMarkedBad,
   rollback,
+  TrialInProgress,
   type BadRelease,
   type BootSelection,
   type InstallOptions,
@@ -202,8 +203,11 @@ export class UpdateService {
   /**
    * Plans the install and starts it in the background. Progress is at
    * {@link progress}, and the install finishes at {@link whenIdle}. Raises
-   * before anything starts when the plan has nothing to install or needs a
-   * confirmed downgrade.
+   * before anything starts when the plan has nothing to install, names a
+   * release marked bad, or needs a confirmed downgrade.
+   *
+   * NOTE: only full releases are installed. Config patches are verified and
+   * listed by check, but nothing applies them to the emulator yet.
    */
   async startInstall(request: { confirmDowngrade?: boolean }): Promise<InstallStarted> {
     if (this.installing !== undefined) {
@@ -223,8 +227,12 @@ export class UpdateService {
       );
     }
 
-    // A release that failed its trial or was rolled back is refused here, before any download.
-    const mark = findBadRelease(readBootState(this.options.folder), plan.target.name, plan.target.sha256);
+    // The installer raises these too, but only after the 202, so they are checked here before any download.
+    const boot = readBootState(this.options.folder);
+    if (boot.trial !== null) {
+      throw new TrialInProgress(boot.trial.slot, boot.slots[boot.trial.slot]?.version ?? "(unknown)");
+    }
+    const mark = findBadRelease(boot, plan.target.name, plan.target.sha256);
     if (mark !== undefined) {
       throw new ReleaseMarkedBad(mark.targetName, mark.sha256, mark.reason, mark.version);
     }
@@ -301,7 +309,13 @@ export class UpdateService {
   private withLocalState(report: CheckReport): UpdateCheck {
     const bad = this.badReleases();
     const decision = report.decision;
-    const candidate = "release" in decision ? decision.release : report.pin === undefined ? report.latest : undefined;
+    // Without a release in the decision, the channel's latest release is the one a user would expect, unless a pin names another.
+    let candidate: Release | undefined;
+    if ("release" in decision) {
+      candidate = decision.release;
+    } else if (report.pin === undefined) {
+      candidate = report.latest;
+    }
     const mark = candidate === undefined ? undefined : bad.find((entry) => entry.targetName === candidate.name && entry.sha256 === candidate.sha256);
 
     return {

@@ -6,11 +6,7 @@
 import type { BadRelease } from "../../update/install/index.ts";
 import { describeRelease, type RollbackReport, type RunningRelease, type UpdateCheck, type UpdateDecision } from "../../update/service.ts";
 
-/**
- * What POST /update/install does with config patches today.
- * NOTE: config patches are verified and listed, but nothing applies them to
- * the emulator yet; installs move only full releases into a slot.
- */
+/** Text of `configPatchesNote` in the check report: what POST /update/install does with config patches today. */
 export const CONFIG_PATCHES_NOTE =
   "Config patches are listed only. POST /update/install installs full releases and does not apply config patches yet.";
 

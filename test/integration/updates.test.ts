@@ -63,6 +63,10 @@ test("install, A/B switch and rollback", async () => {
     next: { slot: "a", version: "1.1.0", onTrial: true },
   });
 
+  const onTrial = await w.api(box, "POST", "/update/install");
+  expect(onTrial.status).toBe(409);
+  expect(onTrial.body).toMatchObject({ error: "TrialInProgress", message: expect.stringContaining("Restart boxd") });
+
   box = await restart(w);
   const onSlotA = await w.api(box, "GET", "/status");
   expect(onSlotA.body).toMatchObject({ version: "1.1.0", slots: { running: { slot: "a", version: "1.1.0", action: "trial" }, next: { slot: "a", onTrial: false } } });

@@ -112,7 +112,7 @@ export function decideConfigPatches(input: Omit<SelectionInput, "pin" | "install
 /** A config patch of the followed channel that the box skips because it targets other DUIS or GBCS versions. */
 export interface SkippedConfigPatch {
   release: Release;
-  /** Why the patch does not apply, naming its versions and the emulated ones. */
+  /** Reason the patch does not apply, naming its versions and the emulated ones. */
   reason: string;
 }
 

@@ -193,7 +193,7 @@ export class TrialInProgress extends CallerError {
   ) {
     super(
       `Version ${version} in slot ${slot} is still on trial. ` +
-        "Call markHealthy() or wait for the revert before installing another update.",
+        "Restart boxd so the slot runs and reports healthy, or roll back (admin-cli rollback), before installing another update.",
     );
   }
 }

@@ -183,7 +183,7 @@ function asSentence(text: string): string {
 // ---------------------------------------------------------------------------
 // Lock authority side: a box sent a bad check-in
 
-/** What the lock authority should do about an invalid check-in report, by the field at fault. */
+/** Fix for the lock authority after an invalid check-in report, by the field at fault. */
 const CHECK_IN_FIXES: Record<string, string> = {
   signatures:
     "Pass the box's identity public key as --device-key: the identity.pub.json file in the box's state folder, which the factory command writes and prints. " +

@@ -49,10 +49,10 @@ export function initialLockState(deviceId: string): LockState {
  * The window in rule 4 exists because the box checks in at every refresh,
  * including refreshes that refused calls trigger while locked, so the nonce
  * the lock authority read a moment ago may already be one check-in old.
- * Replay protection does not rest on the window: rule 3 still rejects any
+ * Replay protection does not rest on the window. Rule 3 still rejects any
  * statement whose sequence is not above the applied one, so an applied
- * unlock cannot be replayed, and an unlock held back for more than the
- * window's check-ins is rejected.
+ * unlock cannot be replayed. An unlock held back for more check-ins than
+ * the window is rejected by rule 4.
  */
 export class LockPolicy {
   readonly authorityKeyId: string;
