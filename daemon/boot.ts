@@ -43,6 +43,9 @@ export const BUILT_IN_COUNTER = 0;
 /** Folder of the update state (boot state, A/B slots, staging, trusted metadata) inside the state folder. */
 export const UPDATE_FOLDER = "update";
 
+/** Number of devices above which boot runs a full garbage collection after loading their credentials. */
+const LARGE_HAN_DEVICES = 500;
+
 /** A running boxd: its listening ports and how to stop it. */
 export interface Boxd {
   config: Config;
@@ -204,6 +207,8 @@ export async function startBoxd(config: Config): Promise<Boxd> {
       { log: logger("provisioning.devices") },
     ),
   );
+  // Loading thousands of devices leaves their JSON and PEM text as garbage; collect it now rather than at the first requests.
+  if (inventory.all().length > LARGE_HAN_DEVICES) await step("memory after loading the HAN", () => Bun.gc(true));
   const gbcsKeys = await step("GBCS keys", () => GbcsKeys.load(ZAZ1_FOLDER, credentials));
   const counters = await step("anti-replay counters", () => new CounterStore(join(stateDirectory, "duis-counters.json")));
   const outbox = await step("response outbox", () => new Outbox(stateDirectory));

@@ -4,7 +4,7 @@ import { logger } from "./log.ts";
 
 const USAGE = `boxd: a DCC Boxed compatible test appliance for the GB smart-metering system
 
-Usage: bun daemon/main.ts [--config FILE]
+Usage: boxd [--config FILE]   (from a checkout: npm start -- [--config FILE])
 
   --config FILE   JSON file overriding the embedded defaults, e.g. {"duis": {"port": 8079}}
   --help          print this help
