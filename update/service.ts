@@ -316,6 +316,7 @@ export class UpdateService {
     } else if (report.pin === undefined) {
       candidate = report.latest;
     }
+
     const mark = candidate === undefined ? undefined : bad.find((entry) => entry.targetName === candidate.name && entry.sha256 === candidate.sha256);
 
     return {
