@@ -197,3 +197,23 @@ test("port in use names the setting", async () => {
     await occupant.stop(true);
   }
 });
+
+test("failed boot closes what it opened", async () => {
+  using folder = tempFolder("api-port-cleanup");
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(null) });
+  const duisPort = probe.port!;
+  await probe.stop(true);
+  const occupant = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(null) });
+
+  try {
+    const starting = startBoxd(testConfig(folder.path, { BOXD_DUIS_PORT: String(duisPort), BOXD_ADMIN_PORT: String(occupant.port) }));
+    await expect(starting).rejects.toMatchObject({ server: "admin API", setting: "admin.port" });
+
+    // The DUIS port is free again: a new server can take it.
+    const again = Bun.serve({ hostname: "127.0.0.1", port: duisPort, fetch: () => new Response(null) });
+    expect(again.port).toBe(duisPort);
+    await again.stop(true);
+  } finally {
+    await occupant.stop(true);
+  }
+});
