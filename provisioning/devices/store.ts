@@ -161,8 +161,12 @@ function validateDeviceList(devices: DeviceSpec[], trust: TrustMaterial): Device
   });
 }
 
+/** How far before its minting a device certificate becomes valid, in milliseconds (one day). */
+const NOT_BEFORE_BACKDATE_MS = 24 * 60 * 60 * 1000;
+
 function mintDevice(eui: Eui, deviceType: string, trust: TrustMaterial, takenSerials: Set<bigint>, now: Date): DeviceCredentials {
-  const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  // Backdated by a day, so a client whose clock is somewhat behind the box's does not see a certificate that is not yet valid.
+  const notBefore = new Date(Math.floor((now.getTime() - NOT_BEFORE_BACKDATE_MS) / 1000) * 1000);
   const ds = mintKeyPair(eui, "digitalSignature", trust, takenSerials, notBefore);
 
   let ka: DeviceKeyPair;
