@@ -173,9 +173,12 @@ export function loadConfig(configPath?: string, environment: Record<string, stri
     } catch (error) {
       throw new ConfigError("--config", configPath, `cannot read the config file: ${(error as Error).message}`);
     }
-    const parsed = safeJson(text, () => {
-      throw new ConfigError("--config", configPath, "the config file is not valid JSON");
-    });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError("--config", configPath, `the config file is not valid JSON (${(error as Error).message}); fix it or remove --config`);
+    }
     for (const [key, value] of flatten(parsed, configPath)) {
       values.set(key, coerce(key, SETTINGS[key as SettingKey], value, configPath, false));
     }

@@ -5,6 +5,14 @@ import { ConfigError, loadConfig } from "../../daemon/config/load.ts";
 import { tempFolder } from "../support/harness.ts";
 
 describe("configuration", () => {
+  test("config file that is not JSON names the parse error", () => {
+    using folder = tempFolder("config-json");
+    const path = join(folder.path, "boxd.json");
+    writeFileSync(path, '{"duis": {"port": 1,}}');
+
+    expect(() => loadConfig(path, {})).toThrow("the config file is not valid JSON (JSON Parse error:");
+  });
+
   test("embedded defaults", () => {
     const config = loadConfig(undefined, {});
 
