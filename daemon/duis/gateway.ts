@@ -21,6 +21,8 @@ export interface ServiceOutcome {
   payload?: string;
   /** Log-only reason for a non-success code. */
   reason?: string;
+  /** ResponseDateTime of the synchronous answer, when the emulator fixed it (an I99 is stamped no later than its async response). */
+  dateTime?: Date;
 }
 
 /** The emulator side of the gateway: executes an accepted, authorised request. */
@@ -191,7 +193,7 @@ async function processRequest(body: Uint8Array, endpoint: WebService, options: G
   options.log[level]({ endpoint, requestId: requestId.text, srv, cv: request.commandVariant, code: outcome.code, reason: outcome.reason }, "request answered");
 
   return buildResponse(
-    { requestId, code: outcome.code, dateTime: now() },
+    { requestId, code: outcome.code, dateTime: outcome.dateTime ?? now() },
     responseMessage(serviceReference, srv, outcome.code === ResponseCode.success ? (outcome.payload ?? "") : ""),
   );
 }

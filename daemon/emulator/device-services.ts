@@ -74,6 +74,7 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
 
   /** Wraps a device's GBCS response into a signed async DUIS I0, queues it durably, and acknowledges with I99. */
   const answerAsync = async (request: DuisRequest, variant: ServiceVariant, gbcs: Uint8Array): Promise<ServiceOutcome> => {
+    const acknowledgedAt = now();
     const canonical = buildResponse(
       { requestId: request.requestId, responseId: responseIdFor(request.requestId), code: ResponseCode.success, dateTime: now() },
       responseMessage(request.serviceReference, variant.variant, element("GBCSPayload", Buffer.from(gbcs).toString("base64"))),
@@ -81,7 +82,7 @@ export function deviceServices(context: DeviceServiceContext): Map<string, Devic
     const message = await context.outbox.enqueue(request.requestId.text, signCanonicalDocument(canonical, context.signer), now().getTime());
     context.log.info({ requestId: request.requestId.text, srv: variant.variant, messageId: message.id, gbcsBytes: gbcs.length }, "device response queued");
     context.queued();
-    return { code: ResponseCode.acknowledged };
+    return { code: ResponseCode.acknowledged, dateTime: acknowledgedAt };
   };
 
   /** CV 2 and 6: the DCC returns the MAC'd command synchronously, for the user to deliver over the HAN. */
