@@ -7,7 +7,7 @@ import { DEFAULT_USER_ROLES, type UserRole } from "./duis/access.ts";
 import { CertificateLibrary } from "./duis/certificates.ts";
 import type { Eui } from "./duis/eui.ts";
 import { createGateway } from "./duis/gateway.ts";
-import { CounterStore } from "./duis/replay.ts";
+import { CounterStore } from "./duis/counter-store.ts";
 import type { ResponseSigner } from "./duis/signature.ts";
 import { duisValidator } from "./duis/xml.ts";
 import { Outbox } from "./delivery/outbox.ts";

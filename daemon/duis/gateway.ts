@@ -7,7 +7,7 @@ import { ResponseCode, type ResponseCodeValue } from "./codes.ts";
 import { WEB_SERVICE_NAME, type WebService } from "./constants.ts";
 import { DuisRejection, TransportFault } from "./errors.ts";
 import type { Eui } from "./eui.ts";
-import type { CounterStore } from "./replay.ts";
+import type { CounterStore } from "./counter-store.ts";
 import { parseRequestId, readRequest, type DuisRequest } from "./request.ts";
 import { buildResponse, responseMessage } from "./response.ts";
 import { signCanonicalDocument, verifyEnvelopedSignature, type ResponseSigner } from "./signature.ts";

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
-import { AtomicWriter } from "../state/atomic-writer.ts";
 import type { Eui } from "./eui.ts";
+
+/** Most CV 4 transforms kept open for their CV 5 at once; the oldest are dropped first. */
+export const MAX_OPEN_TRANSFORMS = 1000;
 
 /**
  * Anti-replay rule for DUIS RequestID counters (DUIS: each request from a
@@ -12,7 +13,7 @@ import type { Eui } from "./eui.ts";
  * - Exception: a CV 5 request carries the RequestID of the CV 4 transform
  *   it completes, so it may repeat that counter, once.
  *
- * The rule object does no I/O; {@link CounterStore} persists its state.
+ * The rule object does no I/O; `CounterStore` persists its state.
  */
 export class ReplayRule {
   constructor(
@@ -34,15 +35,22 @@ export class ReplayRule {
     return undefined;
   }
 
-  /** Records an accepted request. */
+  /**
+   * Records an accepted request. The last counter only ever grows, so
+   * replaying older records over a newer snapshot changes nothing.
+   */
   accept(originator: Eui, target: Eui, counter: bigint, commandVariant: number): void {
     if (commandVariant === 5) {
       this.openTransforms.delete(transformKey(originator, target, counter));
       return;
     }
 
-    this.last.set(originator, counter);
-    if (commandVariant === 4) this.openTransforms.set(transformKey(originator, target, counter), true);
+    const previous = this.last.get(originator);
+    if (previous === undefined || counter > previous) this.last.set(originator, counter);
+    if (commandVariant === 4) {
+      this.openTransforms.set(transformKey(originator, target, counter), true);
+      while (this.openTransforms.size > MAX_OPEN_TRANSFORMS) this.openTransforms.delete(this.openTransforms.keys().next().value!);
+    }
   }
 
   toJSON(): { last: Record<string, string>; openTransforms: string[] } {
@@ -61,58 +69,4 @@ export class ReplayRule {
 
 function transformKey(originator: Eui, target: Eui, counter: bigint): string {
   return `${originator}:${target}:${counter}`;
-}
-
-/**
- * Keeps the replay state in one JSON file. A counter is accepted in memory
- * at once, so a concurrent replay of it is rejected, and the request is
- * answered only after a write that includes it has reached the disk (temp
- * file, fsync, rename). The write runs on a worker thread, and requests
- * accepted while one is in progress share the next (group commit).
- */
-export class CounterStore {
-  readonly rule: ReplayRule;
-  private readonly writer = new AtomicWriter();
-  private current: Promise<void> | undefined;
-  private next: Promise<void> | undefined;
-
-  constructor(private readonly path: string) {
-    this.rule = existsSync(path) ? ReplayRule.fromJSON(JSON.parse(readFileSync(path, "utf8"))) : new ReplayRule();
-  }
-
-  /** Checks the counter and, when acceptable, records it and waits until it is on disk. Returns the rejection reason if any. */
-  async checkAndAccept(originator: Eui, target: Eui, counter: bigint, commandVariant: number): Promise<string | undefined> {
-    const problem = this.rule.check(originator, target, counter, commandVariant);
-    if (problem) return problem;
-
-    this.rule.accept(originator, target, counter, commandVariant);
-    await this.persist();
-    return undefined;
-  }
-
-  /** Stops the writer thread; call after the last request is answered. */
-  close(): void {
-    this.writer.close();
-  }
-
-  /** Resolves once a write that started after this call has finished. */
-  private persist(): Promise<void> {
-    if (!this.current) {
-      this.current = this.writer.write(this.path, `${JSON.stringify(this.rule.toJSON(), null, 2)}\n`).finally(() => {
-        this.current = undefined;
-      });
-      return this.current;
-    }
-
-    this.next ??= this.current.then(
-      () => this.startNext(),
-      () => this.startNext(),
-    );
-    return this.next;
-  }
-
-  private startNext(): Promise<void> {
-    this.next = undefined;
-    return this.persist();
-  }
 }
