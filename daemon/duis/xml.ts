@@ -26,15 +26,30 @@ const SCHEMA_FILES = ["duis-5.4.xsd", "mmc-5.4.xsd", "xmldsig-core-schema.xsd", 
 const UNTRUSTED_PARSE_OPTIONS = ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE;
 
 /**
- * Markup that has no place in a DUIS document. DOCTYPE opens the door to
- * entity expansion and external entities; processing instructions other than
- * the XML declaration carry nothing DUIS defines.
+ * Finds markup that has no place in a DUIS document: a DOCTYPE or ENTITY
+ * declaration (they open the door to entity expansion and external
+ * entities) or a processing instruction other than the XML declaration
+ * (DUIS defines none). Scans the bytes, without decoding, for `<!` not
+ * followed by `--` or `[CDATA[`, and for `<?` after the start.
  */
-const FORBIDDEN_MARKUP: ReadonlyArray<[RegExp, string]> = [
-  [/<!DOCTYPE/i, "a DOCTYPE declaration"],
-  [/<!ENTITY/i, "an ENTITY declaration"],
-  [/<\?(?!xml[\s?])/i, "a processing instruction"],
-];
+function forbiddenMarkup(body: Uint8Array): string | undefined {
+  const LT = 0x3c;
+  const BANG = 0x21;
+  const QUESTION = 0x3f;
+  for (let i = body.indexOf(LT); i !== -1 && i + 1 < body.length; i = body.indexOf(LT, i + 1)) {
+    const next = body[i + 1];
+    if (next === BANG) {
+      const rest = String.fromCharCode(...body.subarray(i + 2, i + 9)).toUpperCase();
+      if (rest.startsWith("DOCTYPE")) return "a DOCTYPE declaration";
+      if (rest.startsWith("ENTITY")) return "an ENTITY declaration";
+    } else if (next === QUESTION) {
+      const target = String.fromCharCode(...body.subarray(i + 2, i + 6)).toLowerCase();
+      const isDeclaration = target.startsWith("xml") && (target.length === 3 || /[\s?]/.test(target[3]!));
+      if (!isDeclaration) return "a processing instruction";
+    }
+  }
+  return undefined;
+}
 
 let validator: XsdValidator | undefined;
 
@@ -92,11 +107,9 @@ export function duisValidator(): XsdValidator {
  * The caller disposes the returned document.
  */
 export function parseUntrusted(body: Uint8Array): XmlDocument {
-  const text = new TextDecoder().decode(body.subarray(0, body.length));
-  for (const [pattern, what] of FORBIDDEN_MARKUP) {
-    if (pattern.test(text)) {
-      throw new DuisRejection(ResponseCode.malformedRequest, `request contains ${what}, which DUIS does not allow`);
-    }
+  const forbidden = forbiddenMarkup(body);
+  if (forbidden) {
+    throw new DuisRejection(ResponseCode.malformedRequest, `request contains ${forbidden}, which DUIS does not allow`);
   }
 
   try {

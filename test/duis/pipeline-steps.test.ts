@@ -11,6 +11,8 @@ import { formatEui, parseEui, type Eui } from "../../daemon/duis/eui.ts";
 import { ReplayRule } from "../../daemon/duis/replay.ts";
 import { checkCommandVariant } from "../../daemon/duis/variant.ts";
 import { TEMPLATES } from "../support/java-tool.ts";
+import { parseUntrusted } from "../../daemon/duis/xml.ts";
+import { DuisRejection } from "../../daemon/duis/errors.ts";
 
 const SUPPLIER = "90B3D51F30010000" as Eui;
 const ESME = "00DB1234567890A0" as Eui;
@@ -175,5 +177,28 @@ describe("SignedInfo canonicalization", () => {
     } finally {
       doc.dispose();
     }
+  });
+});
+
+describe("forbidden markup", () => {
+  const parse = (xml: string) => {
+    try {
+      parseUntrusted(new TextEncoder().encode(xml)).dispose();
+      return "parsed";
+    } catch (error) {
+      return error instanceof DuisRejection ? error.reason : String(error);
+    }
+  };
+
+  test.each([
+    ["DOCTYPE in lower case", '<?xml version="1.0"?><!doctype r><r/>', "request contains a DOCTYPE declaration, which DUIS does not allow"],
+    ["ENTITY declaration", "<r><!ENTITY x 'y'></r>", "request contains an ENTITY declaration, which DUIS does not allow"],
+    ["processing instruction", "<r><?php echo 1 ?></r>", "request contains a processing instruction, which DUIS does not allow"],
+    ["stylesheet instruction", '<?xml-stylesheet href="x"?><r/>', "request contains a processing instruction, which DUIS does not allow"],
+    ["XML declaration", '<?xml version="1.0" encoding="UTF-8"?><r/>', "parsed"],
+    ["comment", "<r><!-- note --></r>", "parsed"],
+    ["CDATA section", "<r><![CDATA[a < b]]></r>", "parsed"],
+  ])("%s", (_, xml, expected) => {
+    expect(parse(xml)).toBe(expected);
   });
 });
