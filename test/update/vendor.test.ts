@@ -144,24 +144,37 @@ describe("vendor tool", () => {
     }
   });
 
-  test("published files are world-readable", () => {
+  test.each([0o022, 0o077, 0o027])("published modes ignore umask %o", (umask) => {
     folder = mkdtempSync(join(tmpdir(), "boxd-vendor-"));
     const repo = join(folder, "repo");
     const image = join(folder, "boxd-1.0.0.img");
     writeFileSync(image, "image");
-    tool("init", "--repo", repo);
-    tool("add-release", "--repo", repo, "--file", image, "--version", "1.0.0", "--counter", "1", "--channel", "current", "--hardware-id", HARDWARE_ID, "--duis", "5.4", "--gbcs", "4.2");
-    tool("publish", "--repo", repo);
+    const previous = process.umask(umask);
+    try {
+      expect(tool("init", "--repo", repo).code).toBe(0);
+      expect(tool("add-release", "--repo", repo, "--file", image, "--version", "1.0.0", "--counter", "1", "--channel", "current", "--hardware-id", HARDWARE_ID, "--duis", "5.4", "--gbcs", "4.2").code).toBe(0);
+      expect(tool("publish", "--repo", repo).code).toBe(0);
+      expect(tool("rotate-keys", "--repo", repo, "--role", "timestamp").code).toBe(0);
+    } finally {
+      process.umask(previous);
+    }
     const modeOf = (path: string) => statSync(path).mode & 0o777;
+    const metadata = join(repo, "public", "metadata");
 
     expect(modeOf(repo)).toBe(0o755);
     expect(modeOf(join(repo, "public"))).toBe(0o755);
-    expect(modeOf(join(repo, "public", "metadata"))).toBe(0o755);
+    expect(modeOf(metadata)).toBe(0o755);
+    expect(modeOf(join(repo, "public", "targets"))).toBe(0o755);
     expect(modeOf(join(repo, "public", "targets", "current"))).toBe(0o755);
-    expect(modeOf(join(repo, "public", "metadata", "timestamp.json"))).toBe(0o644);
+    for (const name of readdirSync(metadata)) {
+      expect({ name, mode: modeOf(join(metadata, name)) }).toEqual({ name, mode: 0o644 });
+    }
     const target = readdirSync(join(repo, "public", "targets", "current"))[0] ?? "";
     expect(modeOf(join(repo, "public", "targets", "current", target))).toBe(0o644);
     expect(modeOf(join(repo, "keys"))).toBe(0o700);
+    for (const name of readdirSync(join(repo, "keys")).filter((entry) => entry.endsWith(".json"))) {
+      expect({ name, mode: modeOf(join(repo, "keys", name)) }).toEqual({ name, mode: 0o600 });
+    }
     expect(modeOf(join(repo, "repository.json"))).toBe(0o600);
   });
 

@@ -3,11 +3,11 @@
  * statements into an update repository folder as `lock/<deviceId>.json`.
  * Run `npx bun update/lock/vendor.ts --help`.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { writeJsonAtomic } from "../../daemon/state/atomic.ts";
 import { readCheckIn } from "./check-in.ts";
+import { makePublicFolder, writePublicFile } from "../vendor/public-files.ts";
 import { DEFAULT_LOCK_LIMITS, STATEMENT_FOLDER, STATEMENT_TYPE } from "./constants.ts";
 import { LockError, LockSettingInvalid } from "./errors.ts";
 import {
@@ -26,10 +26,6 @@ const VENDOR_STATE_FILE = "repository.json";
 
 /** Folder of a vendor repository that the web server serves. */
 const VENDOR_PUBLIC_FOLDER = "public";
-
-/** Mode of the statement folder and files: the web server must read them, and they are not secret. */
-const STATEMENT_FOLDER_MODE = 0o755;
-const STATEMENT_FILE_MODE = 0o644;
 
 /** File names written by `keygen`. The public key file is what the factory command takes as the lock anchor. */
 export const AUTHORITY_SECRET_KEY_FILE = "lock-authority.key.json";
@@ -123,10 +119,9 @@ export function issueStatement(options: IssueOptions): { path: string; statement
   };
 
   const statement = signEnvelope(body, options.authority);
-  // The web server reads the statement as another user, so its folder is world-readable too.
-  mkdirSync(folder, { recursive: true, mode: STATEMENT_FOLDER_MODE });
-  chmodSync(folder, STATEMENT_FOLDER_MODE);
-  writeJsonAtomic(path, statement, STATEMENT_FILE_MODE);
+  // The web server reads the statement as another user, so its folder and file are world-readable whatever the umask.
+  makePublicFolder(folder);
+  writePublicFile(path, `${JSON.stringify(statement, null, 2)}\n`);
   return { path, statement };
 }
 

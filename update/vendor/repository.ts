@@ -11,16 +11,19 @@
  * as another user can read them; `keys/` stays 0700 with 0600 files.
  * Consistent snapshots are always on (TUF 4.4, "consistent_snapshot").
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createHash } from "node:crypto";
-import { writeFileAtomic, writeJsonAtomic } from "../../daemon/state/atomic.ts";
+import { writeJsonAtomic } from "../../daemon/state/atomic.ts";
 import { SPEC_VERSION, TOP_LEVEL_ROLES, type TopLevelRole } from "../tuf/consts.ts";
 import type { JsonObject } from "../tuf/json.ts";
 import type { KeyRecord } from "../tuf/keys.ts";
 import { floorKey, requireSemver, type Channel, type ReleaseKind } from "../client/release.ts";
 import { InvalidArgument } from "../tuf/errors.ts";
 import { generateKey, loadKeys, retireKeys, saveKey, signEnvelope, type KeyType, type SigningKey } from "./keys.ts";
+import { copyPublicFile, makePublicFolder, writePublicFile } from "./public-files.ts";
+
+export { PUBLIC_FILE_MODE, PUBLIC_FOLDER_MODE } from "./public-files.ts";
 
 /** How long each role's metadata stays valid after signing, in days. */
 export interface ExpiryDays {
@@ -29,15 +32,6 @@ export interface ExpiryDays {
   snapshot: number;
   timestamp: number;
 }
-
-/**
- * Mode of the folders under `public/`: a web server running as another user
- * must list and enter them. The key folder stays 0700 and key files 0600.
- */
-export const PUBLIC_FOLDER_MODE = 0o755;
-
-/** Mode of every published metadata and target file, readable by the web server. */
-export const PUBLIC_FILE_MODE = 0o644;
 
 export const DEFAULT_EXPIRY_DAYS: ExpiryDays = { root: 365, targets: 90, snapshot: 7, timestamp: 1 };
 
@@ -103,7 +97,8 @@ export class VendorRepository {
     }
 
     // The web server must pass through this folder to reach public/, so a new one is created 0755.
-    mkdirSync(folder, { recursive: true, mode: PUBLIC_FOLDER_MODE });
+    // A folder that exists already keeps its mode unless it is narrower than 0711, which blocks the server.
+    makeRepositoryFolder(folder);
     const keyType = options.keyType ?? "ed25519";
     const keysFolder = join(folder, "keys");
     const keys: Record<string, KeyRecord> = {};
@@ -174,10 +169,9 @@ export class VendorRepository {
     const bytes = readFileSync(input.file);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const channelFolder = join(this.targetsFolder, input.channel);
+    this.makePublicFolders();
     makePublicFolder(channelFolder);
-    const published = join(channelFolder, `${sha256}.${fileName}`);
-    copyFileSync(input.file, published);
-    chmodSync(published, PUBLIC_FILE_MODE);
+    copyPublicFile(input.file, join(channelFolder, `${sha256}.${fileName}`));
 
     const boxd: JsonObject = {
       kind: input.kind,
@@ -315,19 +309,19 @@ export class VendorRepository {
       { _type: "targets", spec_version: SPEC_VERSION, version: versions.targets, expires: expiresAt(now, days.targets), targets: this.state.targets as unknown as JsonObject },
       this.keysOf("targets"),
     );
-    writeFileAtomic(join(this.metadataFolder, `${versions.targets}.targets.json`), targets, 0o644);
+    writePublicFile(join(this.metadataFolder, `${versions.targets}.targets.json`), targets);
 
     const snapshot = signEnvelope(
       { _type: "snapshot", spec_version: SPEC_VERSION, version: versions.snapshot, expires: expiresAt(now, days.snapshot), meta: { "targets.json": metaOf(versions.targets, targets) } },
       this.keysOf("snapshot"),
     );
-    writeFileAtomic(join(this.metadataFolder, `${versions.snapshot}.snapshot.json`), snapshot, 0o644);
+    writePublicFile(join(this.metadataFolder, `${versions.snapshot}.snapshot.json`), snapshot);
 
     const timestamp = signEnvelope(
       { _type: "timestamp", spec_version: SPEC_VERSION, version: versions.timestamp, expires: expiresAt(now, days.timestamp), meta: { "snapshot.json": metaOf(versions.snapshot, snapshot) } },
       this.keysOf("timestamp"),
     );
-    writeFileAtomic(join(this.metadataFolder, "timestamp.json"), timestamp, 0o644);
+    writePublicFile(join(this.metadataFolder, "timestamp.json"), timestamp);
 
     this.state.versions = versions;
     this.saveState();
@@ -336,14 +330,15 @@ export class VendorRepository {
 
   private writeRoot(bytes: Uint8Array): void {
     this.makePublicFolders();
-    writeFileAtomic(join(this.metadataFolder, `${this.rootVersion}.root.json`), bytes, 0o644);
-    writeFileAtomic(join(this.metadataFolder, "root.json"), bytes, 0o644);
+    writePublicFile(join(this.metadataFolder, `${this.rootVersion}.root.json`), bytes);
+    writePublicFile(join(this.metadataFolder, "root.json"), bytes);
   }
 
-  /** Makes `public/` and `public/metadata/` world-readable; atomic writes would otherwise create them 0700. */
+  /** Makes `public/`, `public/metadata/` and `public/targets/` world-readable, whatever the umask. */
   private makePublicFolders(): void {
     makePublicFolder(join(this.folder, "public"));
     makePublicFolder(this.metadataFolder);
+    makePublicFolder(this.targetsFolder);
   }
 
   private saveState(): void {
@@ -361,11 +356,24 @@ export function metaOf(version: number, bytes: Uint8Array): JsonObject {
   return { version, length: bytes.length, hashes: { sha256: createHash("sha256").update(bytes).digest("hex") } };
 }
 
-/** Creates `folder` and its missing parents up to the repository with {@link PUBLIC_FOLDER_MODE}, and sets that mode on `folder`. */
-function makePublicFolder(folder: string): void {
-  mkdirSync(folder, { recursive: true, mode: PUBLIC_FOLDER_MODE });
-  chmodSync(folder, PUBLIC_FOLDER_MODE);
+/**
+ * Creates the repository folder with mode 0755. An existing
+ * folder keeps its mode, but gains search permission for everyone, because
+ * the web server must pass through it to reach `public/`.
+ */
+function makeRepositoryFolder(folder: string): void {
+  if (!existsSync(folder)) {
+    makePublicFolder(folder);
+    return;
+  }
+  const mode = statSync(folder).mode & 0o777;
+  if ((mode & SEARCH_FOR_ALL) !== SEARCH_FOR_ALL) {
+    chmodSync(folder, mode | SEARCH_FOR_ALL);
+  }
 }
+
+/** Search (execute) permission on a folder for owner, group and others. */
+const SEARCH_FOR_ALL = 0o111;
 
 function createKeys(folder: string, role: string, type: KeyType, count: number): SigningKey[] {
   const created: SigningKey[] = [];
