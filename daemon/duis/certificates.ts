@@ -1,7 +1,8 @@
 import { X509Certificate, type KeyObject } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { certificateNames } from "../crypto/der.ts";
+import { readCertificateFields } from "../../provisioning/devices/certificate.ts";
+import { readChildren, readElement, readObjectIdentifier } from "../../provisioning/devices/der.ts";
 import type { Eui } from "./eui.ts";
 
 /** OID of x500UniqueIdentifier, which carries the organisation's EUI-64 as a BIT STRING. */
@@ -70,25 +71,37 @@ export class CertificateLibrary {
   }
 }
 
+/** Returns the attributes of a DER X.509 Name by OID, with their value octets (tag and length stripped). */
+function nameAttributes(nameDer: Uint8Array): Map<string, Uint8Array> {
+  const attributes = new Map<string, Uint8Array>();
+  for (const relativeName of readChildren(readElement(nameDer))) {
+    for (const pair of readChildren(relativeName)) {
+      const [oid, value] = readChildren(pair);
+      if (oid && value) attributes.set(readObjectIdentifier(oid), value.content);
+    }
+  }
+  return attributes;
+}
+
 /** Reads one PEM certificate and extracts the fields the DUIS checks need. */
 export function readSigningCertificate(path: string): SigningCertificate {
   const certificate = new X509Certificate(readFileSync(path));
-  const { subject } = certificateNames(new Uint8Array(certificate.raw));
+  const subject = nameAttributes(readCertificateFields(new Uint8Array(certificate.raw)).subjectDer);
 
-  const unique = subject.find((attribute) => attribute.oid === X500_UNIQUE_IDENTIFIER);
-  if (!unique || unique.value.length !== 9) {
+  const unique = subject.get(X500_UNIQUE_IDENTIFIER);
+  if (!unique || unique.length !== 9) {
     throw new Error(`certificate ${path} has no 64-bit x500UniqueIdentifier in its subject; it cannot sign DUIS`);
   }
-  const ou = subject.find((attribute) => attribute.oid === ORGANIZATIONAL_UNIT);
+  const ou = subject.get(ORGANIZATIONAL_UNIT);
 
   // A BIT STRING starts with its count of unused bits, 0 here.
-  const eui = Buffer.from(unique.value.subarray(1)).toString("hex").toUpperCase() as Eui;
+  const eui = Buffer.from(unique.subarray(1)).toString("hex").toUpperCase() as Eui;
   const name = path.slice(path.lastIndexOf("/") + 1, -".pem".length);
   return {
     name,
     serial: BigInt(`0x${certificate.serialNumber}`).toString(10),
     eui,
-    ou: ou ? new TextDecoder().decode(ou.value).toUpperCase() : "",
+    ou: ou ? new TextDecoder().decode(ou).toUpperCase() : "",
     publicKey: certificate.publicKey,
     validTo: new Date(certificate.validTo),
   };
