@@ -69,8 +69,9 @@ function salvageHeader(body: Uint8Array): { requestId?: string; serviceReference
  *
  * Pipeline, one module per step: size cap (body.ts), safe parse and
  * DUIS 5.4 schema (xml.ts), XML signature (signature.ts), anti-replay
- * (replay.ts), access control (access.ts), command variant against
- * endpoint (variant.ts), then the emulator.
+ * (the rule in replay.ts, kept on disk by counter-store.ts), access
+ * control (access.ts), command variant against endpoint (variant.ts),
+ * then the emulator.
  */
 export function createGateway(options: GatewayOptions): Hono {
   const now = options.now ?? (() => new Date());
