@@ -4,7 +4,7 @@
  * state, and each message names what to do instead.
  */
 import type { Channel, Release } from "./client/release.ts";
-import type { InstalledRelease } from "./client/select.ts";
+import type { InstalledRelease, RunningRelease } from "./client/select.ts";
 
 /** Updates are off, so the request cannot be carried out. The caller must configure the box first. */
 export class UpdatesOff extends Error {
@@ -21,8 +21,8 @@ export class UpdatesOff extends Error {
 
 /** Reason a plan has nothing to install, with the values its message names. */
 export type NothingToInstallCause =
-  | { reason: "up-to-date"; channel: Channel; floor: InstalledRelease }
-  | { reason: "channel-behind-installed"; channel: Channel; floor: InstalledRelease; latest: Release }
+  | { reason: "up-to-date"; channel: Channel; floor: InstalledRelease; running: RunningRelease }
+  | { reason: "channel-behind-installed"; channel: Channel; floor: InstalledRelease; latest: Release; running: RunningRelease }
   | { reason: "channel-empty"; channel: Channel; hardwareId: string };
 
 /** The plan has nothing to install, for example because the box is up to date. */
@@ -39,7 +39,8 @@ export class NothingToInstall extends Error {
 function describeCause(cause: NothingToInstallCause): string {
   if (cause.reason === "up-to-date") {
     return (
-      `${cause.floor.version} (counter ${cause.floor.counter}) is installed and channel ${cause.channel} has no release with a higher counter. ` +
+      `${describeRunning(cause.running)} runs, the installed floor is ${cause.floor.version} (counter ${cause.floor.counter}), ` +
+      `and channel ${cause.channel} has no release above that counter. ` +
       "Run POST /update/check (admin-cli check) again after the vendor publishes one."
     );
   }
@@ -52,7 +53,7 @@ function describeCause(cause: NothingToInstallCause): string {
 
   const floor = cause.floor.counter;
   return (
-    `the latest release of channel ${cause.channel}, ${cause.latest.version} (counter ${cause.latest.counter}), ` +
+    `${describeRunning(cause.running)} runs, and the latest release of channel ${cause.channel}, ${cause.latest.version} (counter ${cause.latest.counter}), ` +
     `is below the installed floor ${cause.floor.version} (counter ${floor}), and this box never downgrades unasked. ` +
     `Wait until the channel publishes a release above counter ${floor}, or pin a release the vendor signed as a downgrade from counter ${floor} ` +
     '(PUT /update/pin, admin-cli pin VERSION) and install it with {"confirmDowngrade": true} (admin-cli install --confirm-downgrade).'
@@ -82,4 +83,9 @@ export class BadMarkNotFound extends Error {
   ) {
     super(`Release ${version} is not marked bad. Marked bad now: ${marked.length === 0 ? "none" : marked.join(", ")}.`);
   }
+}
+
+/** Returns the running release as `1.1.0 (counter 11)`, or the bare version when its counter is unknown. */
+function describeRunning(running: RunningRelease): string {
+  return running.counter === null ? running.version : `${running.version} (counter ${running.counter})`;
 }

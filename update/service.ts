@@ -116,9 +116,12 @@ export class UpdateService {
   private readonly client: UpdateClient | undefined;
   private latestProgress: InstallProgress | null = null;
   private installing: Promise<InstallResult | undefined> | undefined;
+  /** The slot this start runs; {@link recordHealthy} ends its trial. */
+  private selection: BootSelection;
 
   constructor(private readonly options: UpdateServiceOptions) {
-    this.client = createClient(options);
+    this.selection = options.selection;
+    this.client = createClient(options, () => this.running());
     if (this.client !== undefined && this.client.state().autoInstall !== options.autoInstall) {
       this.client.setAutoInstall(options.autoInstall);
     }
@@ -163,16 +166,22 @@ export class UpdateService {
 
   /** Returns the release that runs now. */
   running(): RunningRelease {
-    const record = this.options.selection.record;
+    const record = this.selection.record;
     if (record === null) {
       return { version: this.options.running.version, counter: this.options.running.counter, slot: null };
     }
-    return { version: record.version, counter: record.counter ?? null, slot: this.options.selection.slot };
+    return { version: record.version, counter: record.counter ?? null, slot: this.selection.slot };
   }
 
   /** Returns the releases marked bad on this box, oldest first. */
   badReleases(): BadRelease[] {
     return readBootState(this.options.folder).bad;
+  }
+
+  /** Returns the releases marked bad for GET /update/bad; raises `DeviceLocked` while locked, like every update call. */
+  listBadReleases(): BadRelease[] {
+    this.options.lock.assertNotLocked("bad-release list");
+    return this.badReleases();
   }
 
   /**
@@ -218,12 +227,13 @@ export class UpdateService {
     const plan = await client.plan({ confirmDowngrade: request.confirmDowngrade === true });
     const state = client.state();
     if (plan.action === "none") {
+      const running = this.running();
       throw new NothingToInstall(
         plan.reason === "channel-empty"
           ? { reason: plan.reason, channel: state.channel, hardwareId: this.options.hardwareId }
           : plan.reason === "up-to-date"
-            ? { reason: plan.reason, channel: state.channel, floor: state.installed }
-            : { reason: plan.reason, channel: state.channel, floor: state.installed, latest: plan.latest },
+            ? { reason: plan.reason, channel: state.channel, floor: state.installed, running }
+            : { reason: plan.reason, channel: state.channel, floor: state.installed, latest: plan.latest, running },
       );
     }
 
@@ -268,7 +278,8 @@ export class UpdateService {
   /**
    * Switches the next start to the other slot and marks the release left
    * behind as bad. The installed-release floor stays, so the repository
-   * cannot offer releases at or below it except as signed downgrades.
+   * cannot offer releases below it except as signed downgrades. The release
+   * at the floor may be installed again once its bad mark is cleared.
    */
   async rollback(): Promise<RollbackReport> {
     const client = await this.guarded("rollback", false);
@@ -290,6 +301,11 @@ export class UpdateService {
    * counter becomes the floor. Call it after `markHealthy` at every start.
    */
   recordHealthy(record: SlotRecord | null): void {
+    // The trial has ended, so reports show the running slot as good from now on.
+    if (this.selection.action === "trial" && record !== null && record.sha256 === this.selection.record?.sha256) {
+      this.selection = { ...this.selection, action: "good", triesLeft: null, healthDeadline: null };
+    }
+
     const path = join(this.options.folder, PENDING_INSTALL_FILE);
     if (this.client === undefined || record === null || !existsSync(path)) {
       return;
@@ -329,7 +345,7 @@ export class UpdateService {
 
   /** Reports the slot this start runs and the one the next start runs. */
   slots(): SlotReport {
-    const selection = this.options.selection;
+    const selection = this.selection;
     const state = readBootState(this.options.folder);
     const nextRecord = state.active === null ? null : state.slots[state.active];
     return {
@@ -401,7 +417,7 @@ export function hasBootState(folder: string): boolean {
   return existsSync(join(folder, BOOT_STATE_FILE));
 }
 
-function createClient(options: UpdateServiceOptions): UpdateClient | undefined {
+function createClient(options: UpdateServiceOptions, currentRelease: () => RunningRelease): UpdateClient | undefined {
   if (options.anchors === null) {
     options.log.info({}, "updates off: development mode has no trusted root");
     return undefined;
@@ -419,6 +435,7 @@ function createClient(options: UpdateServiceOptions): UpdateClient | undefined {
     targetBaseUrl: options.targetsUrl,
     device: { hardwareId: options.hardwareId, duisVersions: EMULATED_DUIS_VERSIONS, gbcsVersions: EMULATED_GBCS_VERSIONS },
     running: options.running,
+    currentRelease,
     fetcher: options.fetcher ?? new HttpFetcher({ requestTimeoutMs: METADATA_REQUEST_TIMEOUT_MS }),
   });
 }

@@ -157,7 +157,7 @@ export function createAdminApi(options: AdminApiOptions): Hono {
 
   app.post("/update/rollback", async (c) => c.json(summarizeRollback(await updates.rollback())));
 
-  app.get("/update/bad", (c) => c.json({ bad: updates.badReleases().map(describeMark) }));
+  app.get("/update/bad", (c) => c.json({ bad: updates.listBadReleases().map(describeMark) }));
 
   app.delete("/update/bad/:version", (c) => {
     const { cleared, bad } = updates.clearBad(c.req.param("version"));

@@ -40,7 +40,10 @@ export function summarizeRollback(report: RollbackReport): Record<string, unknow
     notes.push(`Release ${markedBad.version} is marked bad and is not offered again until you clear the mark (admin-cli clear-bad ${markedBad.version}).`);
   }
   if (floor !== null) {
-    notes.push(`The release counter floor stays at ${floor.counter}, so only releases above it, or vendor-signed downgrades from it, are offered.`);
+    notes.push(
+      `The release counter floor stays at ${floor.counter} (${floor.version}). ` +
+        `Releases of the followed channel at or above counter ${floor.counter} are offered, including ${floor.version} again once it is not marked bad, and releases below it only as vendor-signed downgrades from it.`,
+    );
   }
 
   return {
@@ -94,7 +97,8 @@ function floorNote(running: RunningRelease, floor: { version: string; counter: n
     return undefined;
   }
   return (
-    `${running.version} runs, but the release counter floor stays at ${floor.version} (counter ${floor.counter}) because a rollback does not lower it. ` +
-    `Only releases above counter ${floor.counter} are offered, or releases the vendor signed as a downgrade from it.`
+    `${describeRunning(running)} runs, but the release counter floor stays at ${floor.version} (counter ${floor.counter}) because a rollback does not lower it. ` +
+    `Releases of the followed channel at or above counter ${floor.counter} are offered, so ${floor.version} can be installed again once it is not marked bad ` +
+    `(admin-cli clear-bad ${floor.version}, then admin-cli install). Releases below counter ${floor.counter} are offered only when the vendor signed them as a downgrade from it.`
   );
 }

@@ -23,6 +23,8 @@ const UPDATE_CALLS: Array<[string, string, unknown]> = [
   ["POST", "/update/install", {}],
   ["POST", "/update/rollback", undefined],
   ["GET", "/update/progress", undefined],
+  ["GET", "/update/bad", undefined],
+  ["DELETE", "/update/bad/2.0.0", undefined],
 ];
 
 function searchSmki(box: Boxd): Promise<Response> {
@@ -108,6 +110,31 @@ test("unlock read before refused calls still applies", async () => {
   expect(refused.status).toBe(423);
   expect(w.checkIns.length - 1).toBeGreaterThan(nonceIndex + 1);
   expect(unlocked.body).toMatchObject({ locked: false, refresh: { statement: { kind: "applied" } } });
+});
+
+test.each([
+  { method: "POST", path: "/lock/refresh", body: undefined, checksIn: true },
+  { method: "POST", path: "/update/check", body: undefined, checksIn: true },
+  { method: "PUT", path: "/update/channel", body: { channel: "upcoming" }, checksIn: true },
+  { method: "PUT", path: "/update/pin", body: { version: "1.0.0" }, checksIn: true },
+  { method: "POST", path: "/update/install", body: {}, checksIn: true },
+  { method: "DELETE", path: "/update/pin", body: undefined, checksIn: false },
+  { method: "POST", path: "/update/rollback", body: undefined, checksIn: false },
+  { method: "GET", path: "/update/progress", body: undefined, checksIn: false },
+  { method: "GET", path: "/update/bad", body: undefined, checksIn: false },
+  { method: "DELETE", path: "/update/bad/2.0.0", body: undefined, checksIn: false },
+  { method: "GET", path: "/status", body: undefined, checksIn: false },
+  { method: "GET", path: "/lock", body: undefined, checksIn: false },
+])("locked $method $path checks in: $checksIn", async ({ method, path, body, checksIn }) => {
+  const w = (world = await World.create());
+  const box = (boxd = await w.start());
+  w.lock();
+  await w.api(box, "POST", "/lock/refresh");
+  const before = w.checkIns.length;
+
+  await w.api(box, method, path, body);
+
+  expect(w.checkIns.length - before).toBe(checksIn ? 1 : 0);
 });
 
 test("locked refusal separates sentences", async () => {

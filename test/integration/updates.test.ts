@@ -69,7 +69,7 @@ test("install, A/B switch and rollback", async () => {
 
   box = await restart(w);
   const onSlotA = await w.api(box, "GET", "/status");
-  expect(onSlotA.body).toMatchObject({ version: "1.1.0", slots: { running: { slot: "a", version: "1.1.0", action: "trial" }, next: { slot: "a", onTrial: false } } });
+  expect(onSlotA.body).toMatchObject({ version: "1.1.0", slots: { running: { slot: "a", version: "1.1.0", action: "good", triesLeft: null }, next: { slot: "a", onTrial: false } } });
   const floor = await w.api(box, "POST", "/update/check");
   expect(floor.body).toMatchObject({ installed: "1.1.0 (counter 11)", decision: { action: "none", reason: "up-to-date" } });
   const again = await w.api(box, "POST", "/update/install");
@@ -102,6 +102,47 @@ test("install, A/B switch and rollback", async () => {
     bad: [{ version: "2.0.0", target: "upcoming/boxd-2.0.0.img", reason: "user-rollback" }],
   });
   expect(afterRollback.body.floorNote).toContain("floor stays at 2.0.0 (counter 20)");
+  expect(afterRollback.body.floorNote).toContain("admin-cli clear-bad 2.0.0");
+});
+
+test("rolled-back floor release installs again once cleared", async () => {
+  const w = (world = await World.create());
+  let box = (boxd = await w.start());
+  for (const channel of ["current", "upcoming"]) {
+    await w.api(box, "PUT", "/update/channel", { channel });
+    expect((await w.api(box, "POST", "/update/install")).status).toBe(202);
+    await box.updates.whenIdle();
+    box = await restart(w);
+  }
+  expect((await w.api(box, "POST", "/update/rollback")).status).toBe(200);
+  box = await restart(w);
+  const downloadsBefore = w.requests.filter((path) => path.startsWith("/repo/targets/")).length;
+
+  const check = await w.api(box, "POST", "/update/check");
+  const refused = await w.api(box, "POST", "/update/install");
+  expect(check.body).toMatchObject({ installed: "1.1.0 (counter 11)", floor: "2.0.0 (counter 20)", decision: { action: "none", reason: "marked-bad", version: "2.0.0" } });
+  expect(refused.status).toBe(409);
+  expect(refused.body).toMatchObject({ error: "ReleaseMarkedBad", version: "2.0.0", reason: "user-rollback" });
+
+  expect((await w.api(box, "DELETE", "/update/bad/2.0.0")).status).toBe(200);
+  const cleared = await w.api(box, "POST", "/update/check");
+  const pinned = await w.api(box, "PUT", "/update/pin", { version: "2.0.0" });
+  expect(cleared.body).toMatchObject({ installed: "1.1.0 (counter 11)", floor: "2.0.0 (counter 20)", decision: { action: "install", version: "2.0.0" } });
+  expect(cleared.body.floorNote).toContain("1.1.0 (counter 11) runs");
+  expect(pinned.body).toMatchObject({ pin: "2.0.0", decision: { action: "install", version: "2.0.0" } });
+
+  const started = await w.api(box, "POST", "/update/install");
+  expect(started.status).toBe(202);
+  expect(started.body).toMatchObject({ version: "2.0.0", downgrade: false });
+  await box.updates.whenIdle();
+  const progress = await w.api(box, "GET", "/update/progress");
+  expect(progress.body.line).toStartWith("2.0.0  done         100.0%");
+  expect(w.requests.filter((path) => path.startsWith("/repo/targets/")).length).toBe(downloadsBefore);
+
+  box = await restart(w);
+  const back = await w.api(box, "POST", "/update/check");
+  expect(back.body).toMatchObject({ installed: "2.0.0 (counter 20)", floor: "2.0.0 (counter 20)", decision: { action: "none", reason: "up-to-date" } });
+  expect(back.body.floorNote).toBeUndefined();
 });
 
 /** Lets the trial of the slot just installed time out, as two starts without a health report would. */

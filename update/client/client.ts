@@ -25,6 +25,8 @@ import {
   type Decision,
   type DeviceProfile,
   type InstalledRelease,
+  type RunningRelease,
+  type SelectionInput,
   type SkippedConfigPatch,
 } from "./select.ts";
 import { ClientStateFile, type AutoInstall, type ClientState } from "./state.ts";
@@ -42,6 +44,12 @@ export interface UpdateClientOptions {
   device: DeviceProfile;
   /** The release running now; it is the floor until a newer one is recorded. */
   running: InstalledRelease;
+  /**
+   * Returns the release that runs now, when it can differ from the floor,
+   * for example after a rollback. Decisions then offer the floor release
+   * again instead of calling the box up to date.
+   */
+  currentRelease?: () => RunningRelease;
   fetcher?: Fetcher;
   clock?: () => Date;
   limits?: Partial<TrustLimits>;
@@ -320,8 +328,16 @@ export class UpdateClient {
     };
   }
 
-  private selectionInput(state: ClientState, releases: Release[]) {
-    return { releases, channel: state.channel, pin: state.pin, installed: state.installed, device: this.options.device };
+  private selectionInput(state: ClientState, releases: Release[]): SelectionInput {
+    const running = this.options.currentRelease?.();
+    return {
+      releases,
+      channel: state.channel,
+      pin: state.pin,
+      installed: state.installed,
+      device: this.options.device,
+      ...(running === undefined ? {} : { running }),
+    };
   }
 
   /** Builds the installer's view of a target; with consistent snapshots the URL is `dir/SHA256.file` (TUF 5.7.3). */

@@ -6,6 +6,10 @@
  * - The floor is the counter of the installed release. A release with a
  *   lower counter is installed only when the vendor signed a downgrade from
  *   the installed counter (`downgradeFrom`) and the user confirmed it.
+ * - A release at the floor is "up-to-date" only while a release at or above
+ *   the floor runs. A rollback leaves the floor above the running release,
+ *   and the floor release may then be installed again: it passed its health
+ *   check once, so this is no downgrade.
  * - Following a channel whose latest release is below the installed one
  *   (upcoming → current) waits until the channel catches up, or offers the
  *   signed downgrade for confirmation. It never downgrades silently.
@@ -28,12 +32,21 @@ export interface InstalledRelease {
   counter: number;
 }
 
+/** The release that runs now, which a rollback can leave below the floor. */
+export interface RunningRelease {
+  version: string;
+  /** Signed release counter, or null for a slot recorded before counters were stored. */
+  counter: number | null;
+}
+
 export interface SelectionInput {
   releases: Release[];
   channel: Channel;
   pin: string | undefined;
   installed: InstalledRelease;
   device: DeviceProfile;
+  /** The release that runs now; without it the floor release is taken to run. */
+  running?: RunningRelease;
 }
 
 export type Decision =
@@ -71,7 +84,11 @@ export function decideFullRelease(input: SelectionInput, confirmDowngrade: boole
     return { action: "install", release: candidate, downgrade: false };
   }
   if (candidate.counter === installedCounter) {
-    return { action: "none", reason: "up-to-date" };
+    // After a rollback the floor release no longer runs, and installing it again is not a downgrade.
+    if (runsAtLeast(input.running, candidate)) {
+      return { action: "none", reason: "up-to-date" };
+    }
+    return { action: "install", release: candidate, downgrade: false };
   }
 
   // Below the floor: only a downgrade the vendor signed from this installed counter.
@@ -135,6 +152,17 @@ export function skippedConfigPatches(input: Omit<SelectionInput, "pin" | "instal
     skipped.push({ release, reason });
   }
   return skipped;
+}
+
+/** Returns whether the running release is `release` or above it; an unknown running release counts as the floor release. */
+function runsAtLeast(running: RunningRelease | undefined, release: Release): boolean {
+  if (running === undefined) {
+    return true;
+  }
+  if (running.counter === null) {
+    return running.version === release.version;
+  }
+  return running.counter >= release.counter;
 }
 
 function latestOfChannel(input: SelectionInput): Release | undefined {
