@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import pino from "pino";
 import { setLogLevel } from "../../daemon/log.ts";
 import {
   confirmHealthy,
@@ -14,6 +15,7 @@ import {
 } from "../../update/install/boot-rules.ts";
 import { BootStateInvalid, NoRollbackSlot, NoTrialToConfirm, ReleaseMarkedBad, TrialInProgress } from "../../update/install/errors.ts";
 import { installUpdate } from "../../update/install/install.ts";
+import { formatProgressLine, type InstallProgress } from "../../update/install/progress.ts";
 import { BOOT_STATE_FILE, clearBadRelease, markHealthy, readBootState, resolveBootSlot, rollback, slotImagePath } from "../../update/install/slots.ts";
 import { ImageServer, makeImage, makeTempDir, ManualClock, sha256Hex, targetFor } from "./helpers.ts";
 
@@ -206,10 +208,58 @@ describe("A/B install and trial", () => {
     resolveBootSlot(dir.path);
     markHealthy(dir.path);
 
-    const result = await installUpdate(dir.path, target);
+    const events: InstallProgress[] = [];
+    const result = await installUpdate(dir.path, target, { onProgress: (progress) => events.push(progress) });
 
     expect(result.status).toBe("already-installed");
     expect(server.requests).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ phase: "done", bytesDone: V1.length, bytesTotal: V1.length, rateBytesPerSecond: 0 });
+    expect(formatProgressLine(events.at(-1)!)).toContain("100.0%");
+  });
+
+  test("reinstall from the inactive slot shows full progress", async () => {
+    using dir = makeTempDir("ab");
+    using server1 = new ImageServer(V1, [{ kind: "serve" }]);
+    using server2 = new ImageServer(V2, [{ kind: "serve" }]);
+    const target2 = targetFor(V2, server2.url, "2.0.0");
+    for (const [image, server, version] of [[V1, server1, "1.0.0"], [V2, server2, "2.0.0"]] as const) {
+      await installUpdate(dir.path, targetFor(image, server.url, version));
+      resolveBootSlot(dir.path);
+      markHealthy(dir.path);
+    }
+    rollback(dir.path);
+    resolveBootSlot(dir.path);
+    clearBadRelease(dir.path, target2.name, target2.sha256);
+
+    const events: InstallProgress[] = [];
+    const result = await installUpdate(dir.path, target2, { onProgress: (progress) => events.push(progress) });
+
+    expect(result).toMatchObject({ status: "installed", slot: "b" });
+    expect(server2.requests).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ phase: "done", bytesDone: V2.length, bytesTotal: V2.length });
+    expect(formatProgressLine(events.at(-1)!)).toContain("100.0%");
+  });
+
+  test.each([
+    { name: "out of tries", tries: 0, advanceMs: 0, reason: "trial-failed", why: "before its trial ran out of starts" },
+    { name: "health timeout", tries: 3, advanceMs: 60_001, reason: "health-timeout", why: "within its health timeout of 60000 ms" },
+  ])("trial revert warns naming the release when $name", async ({ tries, advanceMs, reason, why }) => {
+    using dir = makeTempDir("ab");
+    using server = new ImageServer(V2, [{ kind: "serve" }]);
+    const clock = new ManualClock(T0);
+    await installUpdate(dir.path, targetFor(V2, server.url, "2.0.0"), { clock, trial: { tries, healthTimeoutMs: 60_000 } });
+    if (tries > 0) resolveBootSlot(dir.path, { clock });
+    clock.advance(advanceMs);
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+
+    resolveBootSlot(dir.path, { clock, log });
+
+    const warning = lines.find((line) => line.reason === reason);
+    expect(warning).toMatchObject({ level: 40, version: "2.0.0", target: "boxd.img", reason });
+    expect(String(warning?.msg)).toContain("release 2.0.0 marked bad");
+    expect(String(warning?.msg)).toContain(why);
+    expect(String(warning?.msg)).toContain("the built-in release starts instead");
   });
 
   test("rollback on request switches and marks bad", async () => {

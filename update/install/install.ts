@@ -81,6 +81,7 @@ async function runInstall(stateDir: string, target: UpdateTarget, options: Insta
     const activeRecord = initial.active === null ? null : initial.slots[initial.active];
     if (initial.active !== null && activeRecord !== null && activeRecord.sha256 === target.sha256) {
       log.info({ target: target.name, version: target.custom.version, slot: initial.active }, "target is already the active slot");
+      progress.completeFromDisk();
       progress.enter("done");
       return { status: "already-installed", slot: initial.active, record: activeRecord };
     }
@@ -97,6 +98,7 @@ async function runInstall(stateDir: string, target: UpdateTarget, options: Insta
       staged = moveIntoInactiveSlot(stateDir, stagedPath, target, clock, onStep);
     } else {
       log.info({ target: target.name, slot: staged.slot }, "inactive slot already contains the verified target; switching");
+      progress.completeFromDisk();
     }
 
     progress.enter("switching");

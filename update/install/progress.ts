@@ -63,6 +63,15 @@ export class ProgressTracker {
     }
   }
 
+  /**
+   * Counts the whole image as done without a download, because a slot
+   * already contains it verified. The rate stays 0, as no byte was received.
+   */
+  completeFromDisk(): void {
+    this.bytesDone = this.bytesTotal;
+    this.attemptStartBytes = this.bytesTotal;
+  }
+
   /** Enters `phase` and emits at once. */
   enter(phase: InstallPhase, error?: string): void {
     this.phase = phase;

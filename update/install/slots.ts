@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { logger } from "../../daemon/log.ts";
+import { logger, type Logger } from "../../daemon/log.ts";
 import { writeJsonAtomic } from "../../daemon/state/atomic.ts";
 import {
   clearBadRelease as clearBadReleaseRule,
@@ -42,6 +42,8 @@ export type SlotCheck = "sha256" | "length";
 export interface SlotOptions {
   clock?: Clock;
   check?: SlotCheck;
+  /** Logger for slot changes; the `update.install.slots` logger by default. */
+  log?: Logger;
 }
 
 /** The slot a start runs, for the daemon. */
@@ -99,14 +101,40 @@ export function resolveBootSlot(stateDir: string, options: SlotOptions = {}): Bo
     writeBootState(stateDir, decision.state);
   }
 
+  const slotLog = options.log ?? log;
   const selection = toSelection(stateDir, decision.state, decision.action);
   const logFields = { slot: selection.slot, version: selection.record?.version ?? null, action: selection.action, triesLeft: selection.triesLeft };
   if (decision.action === "reverted" || decision.action === "fallback") {
-    log.warn(logFields, "boot slot changed");
+    slotLog.warn(logFields, "boot slot changed");
   } else {
-    log.info(logFields, "boot slot resolved");
+    slotLog.info(logFields, "boot slot resolved");
+  }
+
+  const starts = selection.record === null ? "the built-in release" : `${selection.record.version} in slot ${selection.slot}`;
+  for (const mark of newMarks(before, decision.state)) {
+    const why = badReasonText(mark.reason, before.trial?.healthTimeoutMs);
+    slotLog.warn({ version: mark.version, target: mark.targetName, reason: mark.reason, slot: selection.slot }, `release ${mark.version} marked bad: ${why}, so ${starts} starts instead`);
   }
   return selection;
+}
+
+/** Returns the bad-release marks that `after` adds to `before`. */
+function newMarks(before: BootState, after: BootState): BadRelease[] {
+  return after.bad.filter((mark) => !before.bad.some((old) => old.targetName === mark.targetName && old.sha256 === mark.sha256 && old.at === mark.at));
+}
+
+/** Explains a bad-release reason in words, for the log. */
+function badReasonText(reason: BadRelease["reason"], healthTimeoutMs: number | undefined): string {
+  switch (reason) {
+    case "trial-failed":
+      return "it did not report healthy before its trial ran out of starts";
+    case "health-timeout":
+      return `it did not report healthy within its health timeout of ${healthTimeoutMs ?? "(unknown)"} ms`;
+    case "image-invalid":
+      return "its slot image is missing or does not match its recorded SHA-256";
+    case "user-rollback":
+      return "it was rolled back on request";
+  }
 }
 
 /**
