@@ -4,6 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import pino from "pino";
+import { setLogLevel, type Logger } from "../daemon/log.ts";
 import { DeviceLocked, LockError } from "../update/lock/errors.ts";
 import { parseStickEntry, readAllowlistFile, type StickAllowlistEntry } from "./allowlist.ts";
 import { DEFAULT_ADMIN_URL, DEVICE_CREDENTIALS_FOLDER, IDENTITY_PUBLIC_KEY_FILE, STATE_DIRECTORY_MODE } from "./constants.ts";
@@ -36,14 +38,39 @@ Options:
   --force            Replace an existing factory identity. Refused while the box is locked.
   --help             Show this text.
 
+Logs are pino JSON on stderr, so stdout carries only the text above. Only
+warnings and errors are logged unless BOXD_LOG_LEVEL sets another pino level
+(for example info, or silent).
+
 Exit status: 0 provisioned, 1 invalid input or already provisioned, 2 invalid
 command line, 3 the box is locked by its lock authority.
 `;
 
+/** Log level of the factory command when BOXD_LOG_LEVEL is unset: its stdout already reports what it did. */
+const FACTORY_LOG_LEVEL = "warn";
+
+/** Pino levels BOXD_LOG_LEVEL may name. */
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/**
+ * Returns the factory command's logger, which writes pino JSON to stderr.
+ * Modules that log through the daemon's root logger would write to stdout,
+ * among the text an operator copies, so the root logger is silenced.
+ */
+function factoryLogger(level: string): Logger {
+  setLogLevel("silent");
+  return pino({ level, base: { service: "boxd", ns: "provisioning.factory" }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
+}
+
 /** Minimal view of the device-credentials module that the `--devices` hook uses. */
 type DeviceCredentialsModule = {
   loadTrustMaterial: () => unknown;
-  loadOrCreateDeviceCredentials: (stateDir: string, devices: { eui: string; deviceType: string }[], trust: unknown) => { list(): unknown[] };
+  loadOrCreateDeviceCredentials: (
+    stateDir: string,
+    devices: { eui: string; deviceType: string }[],
+    trust: unknown,
+    options: { log: Logger },
+  ) => { list(): unknown[] };
 };
 
 /**
@@ -66,7 +93,7 @@ function deviceListHook(devicesFile: string): DeviceCredentialsHook {
     // The module is loaded only when --devices is given, so the rest of the command does not depend on it.
     const modulePath = "./devices/index.ts";
     const module = (await import(modulePath)) as DeviceCredentialsModule;
-    const store = module.loadOrCreateDeviceCredentials(credentialsDir, devices, module.loadTrustMaterial());
+    const store = module.loadOrCreateDeviceCredentials(credentialsDir, devices, module.loadTrustMaterial(), { log });
     log.info({ credentialsDir, devices: store.list().length }, "device credentials created");
   };
 }
@@ -113,9 +140,17 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  const level = process.env.BOXD_LOG_LEVEL ?? FACTORY_LOG_LEVEL;
+  if (!LOG_LEVELS.includes(level)) {
+    console.error(`Invalid BOXD_LOG_LEVEL "${level}": expected one of ${LOG_LEVELS.join(", ")}.`);
+    return 2;
+  }
+  const log = factoryLogger(level);
+
   try {
     const stateDir = requireOption(values.state, "state");
     const result = await provisionDevice({
+      log,
       stateDir,
       rootMetadataPath: requireOption(values.root, "root"),
       lockAuthorityKeyPath: requireOption(values["lock-key"], "lock-key"),

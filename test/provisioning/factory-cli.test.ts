@@ -15,10 +15,16 @@ const FACTORY = join(import.meta.dir, "../../provisioning/factory.ts");
 
 /** Runs the factory command with logs silenced, and returns its exit code and output. */
 function factory(...args: string[]): { exitCode: number; stdout: string; stderr: string } {
+  return factoryWithLogLevel("silent", ...args);
+}
+
+/** Runs the factory command with BOXD_LOG_LEVEL set to `level`, or unset when it is undefined. */
+function factoryWithLogLevel(level: string | undefined, ...args: string[]): { exitCode: number; stdout: string; stderr: string } {
+  const { BOXD_LOG_LEVEL: _unset, ...env } = process.env;
   const result = Bun.spawnSync([process.execPath, FACTORY, ...args], {
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, BOXD_LOG_LEVEL: "silent" },
+    env: level === undefined ? env : { ...env, BOXD_LOG_LEVEL: level },
   });
   return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
@@ -93,6 +99,26 @@ describe("factory command", () => {
 
     expect(result.exitCode).toBe(exitCode);
     expect(result.stderr).toContain(message);
+  });
+
+  test.each([
+    { level: undefined, logged: false },
+    { level: "info", logged: true },
+  ])("stdout has no log lines with level $level", ({ level, logged }) => {
+    const result = factoryWithLogLevel(level, ...required);
+
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain("Admin token:");
+    expect(result.stdout.split("\n").filter((line) => line.startsWith("{"))).toEqual([]);
+    const logLines = result.stderr.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
+    expect(logLines.some((line) => line.msg === "box provisioned")).toBe(logged);
+  });
+
+  test("rejects unknown log level", () => {
+    const result = factoryWithLogLevel("loud", ...required);
+
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('Invalid BOXD_LOG_LEVEL "loud"');
   });
 
   test("help lists options", () => {
