@@ -23,7 +23,9 @@ token; the token is shown only this once and stored only as a hash.
 
 Required:
   --state DIR        Protected state directory of the daemon (its state.directory setting).
-  --root FILE        First root metadata (root.json) of the update repository.
+  --root FILE        First root metadata of the update repository, R/public/metadata/1.root.json
+                     from "npx bun update/vendor/main.ts init --repo R". The box verifies every
+                     later root version against it, so it follows key rotations.
   --lock-key FILE    Public key of the lock authority (lock-authority.pub.json from
                      "npx bun update/lock/vendor.ts keygen"). It must not be a key of the root.
 

@@ -203,7 +203,7 @@ function readRootMetadata(path: string): RootMetadata {
 
   const signed = value?.signed;
   if (signed?._type !== "root") {
-    throw new ProvisioningInputInvalid("--root", path, 'signed._type must be "root". Pass the repository\'s root.json');
+    throw new ProvisioningInputInvalid("--root", path, 'signed._type must be "root". Pass the repository\'s first root, metadata/1.root.json');
   }
 
   if (typeof signed.version !== "number" || !Number.isSafeInteger(signed.version) || signed.version < 1) {

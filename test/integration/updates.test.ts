@@ -1,8 +1,9 @@
 import { afterEach, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UPDATE_FOLDER, type Boxd } from "../../daemon/boot.ts";
 import { DEFAULT_TRIAL_SETTINGS, resolveBootSlot, systemClock } from "../../update/install/index.ts";
+import { METADATA_FOLDER } from "../../update/service.ts";
 import { HARDWARE_ID, World } from "./world.ts";
 
 let world: World | undefined;
@@ -143,6 +144,25 @@ test("rolled-back floor release installs again once cleared", async () => {
   const back = await w.api(box, "POST", "/update/check");
   expect(back.body).toMatchObject({ installed: "2.0.0 (counter 20)", floor: "2.0.0 (counter 20)", decision: { action: "none", reason: "up-to-date" } });
   expect(back.body.floorNote).toBeUndefined();
+});
+
+test("trial confirmed healthy when booted locked", async () => {
+  const w = (world = await World.create());
+  let box = (boxd = await w.start());
+  expect((await w.api(box, "POST", "/update/install")).status).toBe(202);
+  await box.updates.whenIdle();
+  w.lock();
+
+  box = await restart(w);
+  const status = await w.api(box, "GET", "/status");
+  const clientState = JSON.parse(readFileSync(join(w.stateDir, UPDATE_FOLDER, METADATA_FOLDER, "client-state.json"), "utf8"));
+
+  expect(status.body.lock).toMatchObject({ locked: true });
+  expect(status.body.slots).toEqual({
+    running: { slot: "a", version: "1.1.0", action: "good", triesLeft: null },
+    next: { slot: "a", version: "1.1.0", onTrial: false },
+  });
+  expect(clientState.installed).toEqual({ version: "1.1.0", counter: 11 });
 });
 
 /** Lets the trial of the slot just installed time out, as two starts without a health report would. */
