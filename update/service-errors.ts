@@ -53,7 +53,7 @@ function describeCause(cause: NothingToInstallCause): string {
 
   const floor = cause.floor.counter;
   return (
-    `${describeRunning(cause.running)} runs, and the latest release of channel ${cause.channel}, ${cause.latest.version} (counter ${cause.latest.counter}), ` +
+    `${describeRunning(cause.running)} runs. The latest release of channel ${cause.channel}, ${cause.latest.version} (counter ${cause.latest.counter}), ` +
     `is below the installed floor ${cause.floor.version} (counter ${floor}), and this box never downgrades unasked. ` +
     `Wait until the channel publishes a release above counter ${floor}, or pin a release the vendor signed as a downgrade from counter ${floor} ` +
     '(PUT /update/pin, admin-cli pin VERSION) and install it with {"confirmDowngrade": true} (admin-cli install --confirm-downgrade).'

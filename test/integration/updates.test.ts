@@ -233,6 +233,7 @@ test.each([
   expect(install.status).toBe(409);
   expect(install.body).toMatchObject({ error: "NothingToInstall", reason });
   expect(install.body.message).toContain(hint);
+  expect(install.body.message).toContain("2.0.0 (counter 20) runs");
 });
 
 test("check lists skipped config patches", async () => {
