@@ -7,6 +7,7 @@
  * Markdown section for docs/benchmarks.md.
  *
  * Usage: bun bench/duis-gateway.ts [--requests N] [--clients C] [--java-seconds S]
+ * Set BOXD_BENCH_PROFILE=FOLDER to write a CPU profile of the daemon there.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { cpus, totalmem } from "node:os";
@@ -45,7 +46,7 @@ function readKey(name: string) {
   return createPrivateKey({ key: readFileSync(join(ZAZ1, `${name}.key`)), format: "der", type: "pkcs8" });
 }
 
-/** A signed 8.2 request in canonical form, as a DUIS client would send it. */
+/** Builds a signed 8.2 request in canonical form, as a DUIS client would send it. */
 function signedReadInventory(user: (typeof USERS)[number], counter: number, privateKey: ReturnType<typeof readKey>): string {
   const canonical =
     `<sr:Request xmlns:sr="${NS.sr}" schemaVersion="5.4"><sr:Header>` +
@@ -126,7 +127,7 @@ async function gatewayRun(port: number, pid: number): Promise<{ rate: number; p5
         });
         const text = await response.text();
         latencies.push(performance.now() - sent);
-        if (!text.includes("<sr:ResponseCode>I0</sr:ResponseCode>")) throw new Error(`unexpected answer: ${text.slice(0, 400)}`);
+        if (!text.includes("<sr:ResponseCode>I0</sr:ResponseCode>")) throw new Error(`expected an I0 response, got: ${text.slice(0, 400)}`);
       }
     }),
   );
@@ -168,7 +169,7 @@ function signatureFloor(request: string, response: string): { rate: number; micr
   return { rate: 1e6 / microseconds, microseconds };
 }
 
-/** One ECDSA P-256 verification plus one signing, with the SHA-256 digests they need, over DUIS-sized inputs. */
+/** Measures one ECDSA P-256 verification plus one signing, with the SHA-256 digests they need, over DUIS-sized inputs. */
 function cryptoFloor(request: string): { rate: number; microseconds: number } {
   const privateKey = readKey("dsp-xml-sign-90B3D51F30000002-ds");
   const publicKey = createPublicKey(privateKey);

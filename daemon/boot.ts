@@ -77,7 +77,7 @@ async function step<T>(name: string, run: () => T | Promise<T>): Promise<T> {
     }
   }
 
-  /** Loads the response signer and checks that the configured serial's certificate holds its key. */
+  /** Loads the response signer and checks that the configured serial's certificate contains its public key. */
   function loadResponseSigner(library: CertificateLibrary, serial: string): ResponseSigner {
     const certificate = library.bySerialNumber(serial);
     if (!certificate) {
@@ -281,7 +281,7 @@ async function step<T>(name: string, run: () => T | Promise<T>): Promise<T> {
         fetch: (request) => {
           const refusal = lock.refusal();
           if (refusal !== undefined) {
-            smkiLog.warn({ path: new URL(request.url).pathname, reason: refusal }, "SMKI request refused: service unavailable");
+            smkiLog.warn({ path: new URL(request.url).pathname, reason: refusal }, "SMKI request rejected: service unavailable");
             return new Response(refusal, { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } });
           }
           return smki.fetch(request);

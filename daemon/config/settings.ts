@@ -125,7 +125,7 @@ export const SETTINGS = {
   "receiver.retryMaxMs": {
     kind: { type: "integer", min: 1, max: 3_600_000, unit: "ms" },
     default: 60_000,
-    description: "Longest wait between two delivery attempts",
+    description: "Maximum wait between two delivery attempts",
   },
   "gbcs.responseRouting": {
     kind: { type: "enum", values: ["originator", "acb"] },
@@ -136,7 +136,7 @@ export const SETTINGS = {
   "shutdown.drainMs": {
     kind: { type: "integer", min: 0, max: 600_000, unit: "ms" },
     default: 10_000,
-    description: "Longest wait for in-flight requests and deliveries on SIGTERM or SIGINT",
+    description: "Maximum wait for in-flight requests and deliveries on SIGTERM or SIGINT",
   },
 } satisfies Record<string, SettingSpec>;
 

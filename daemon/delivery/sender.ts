@@ -6,11 +6,11 @@ import type { Outbox, OutboxMessage } from "./outbox.ts";
 export interface DeliverySettings {
   /** Receive Response Service address, with or without `http://`, e.g. `192.168.0.5:1880/smartdcc/duis`. */
   receiverUrl: string;
-  /** Time allowed for one POST, connect to last byte of the answer. */
+  /** Time allowed for one POST, from connect to the last byte of the response. */
   requestTimeoutMs: number;
   /** Wait before the first retry; doubled after each failure. */
   retryInitialMs: number;
-  /** Longest wait between two attempts. */
+  /** Maximum wait between two attempts. */
   retryMaxMs: number;
 }
 
@@ -23,7 +23,7 @@ export function receiverUrl(address: string): URL {
 /**
  * Delivers outbox messages to the Receive Response Service one at a time, in
  * order, as `application/xml` POSTs. A message leaves the outbox only after a
- * 2xx answer; every other outcome is retried with exponential backoff,
+ * 2xx response. Every other outcome is retried with exponential backoff,
  * without limit, across restarts.
  *
  * Emits `delivered` (message) and `retry` (message, error).

@@ -56,9 +56,9 @@ export function serviceVariant(variant: string): ServiceVariant | undefined {
 }
 
 /**
- * The DUIS users boxd knows and the roles each holds. The defaults are the
- * ZAZ1 test organisations that DCC Boxed serves: its test supplier holds
- * every supplier role so that every template works unchanged.
+ * The DUIS users boxd knows and the roles of each. The defaults are the
+ * ZAZ1 test organisations that DCC Boxed serves. Its test supplier has
+ * every supplier role, so that every template works unchanged.
  */
 export const DEFAULT_USER_ROLES: Record<string, UserRole[]> = {
   "90B3D51F30010000": ["IS", "ES", "GS", "RSA", "OU"],

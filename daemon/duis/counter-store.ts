@@ -41,7 +41,7 @@ function readJournal(text: string): { records: Acceptance[]; validBytes: number 
  * fsync, rename) plus an append-only journal of the requests accepted since.
  *
  * A counter is accepted in memory at once, so a concurrent replay of it is
- * rejected, and the request is answered only after its journal line has
+ * rejected, and the request gets its response only after its journal line has
  * reached the disk (write, fdatasync). Each line carries a CRC-32, so a line
  * torn by a power cut is recognised and dropped on load, and it was never
  * acknowledged. Requests accepted within one turn of the event loop share
@@ -79,7 +79,7 @@ export class CounterStore {
     return undefined;
   }
 
-  /** Writes a snapshot and closes the journal; call after the last request is answered. */
+  /** Writes a snapshot and closes the journal. Call it after the last response. */
   close(): void {
     this.compact();
     closeSync(this.journal);

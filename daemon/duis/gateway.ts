@@ -14,14 +14,14 @@ import { signCanonicalDocument, verifyEnvelopedSignature, type ResponseSigner } 
 import { checkCommandVariant } from "./variant.ts";
 import { parseUntrusted, validateAgainstSchema } from "./xml.ts";
 
-/** What the emulator answers synchronously for one accepted request. */
+/** Synchronous outcome of one accepted request, as the emulator returns it. */
 export interface ServiceOutcome {
   code: ResponseCodeValue;
   /** Canonical XML of the ResponseMessage payload choice (e.g. a DSPInventory), for I0. */
   payload?: string;
   /** Log-only reason for a non-success code. */
   reason?: string;
-  /** ResponseDateTime of the synchronous answer, when the emulator fixed it (an I99 is stamped no later than its async response). */
+  /** ResponseDateTime of the synchronous response, when the emulator sets it, so an I99 is stamped no later than its async response. */
   dateTime?: Date;
 }
 
@@ -43,8 +43,8 @@ export interface GatewayOptions {
   now?: () => Date;
   /**
    * Returns why the box may not serve right now (for example, locked by the
-   * DCC), or undefined. A reason is answered with HTTP 503 and the reason as
-   * plain text, before the body is read.
+   * DCC), or undefined. The gateway then responds with HTTP 503 and the
+   * reason as plain text, before it reads the body.
    */
   serviceGuard?: () => string | undefined;
 }
@@ -63,9 +63,9 @@ function salvageHeader(body: Uint8Array): { requestId?: string; serviceReference
 /**
  * The DUIS gateway: `POST /api/v1/serviceS|D|T` with `application/xml`.
  * Every DUIS outcome, E-codes included, is HTTP 200 with a signed DUIS
- * Response; 405, 413 and 415 are transport faults, 503 means the box may
- * not serve (locked), and 400 is kept for a body so broken that no
- * schema-valid Response can echo its service reference.
+ * Response. 405, 413 and 415 are transport faults, and 503 means the box may
+ * not serve (locked). 400 is kept for a body so broken that no schema-valid
+ * Response can echo its service reference.
  *
  * Pipeline, one module per step: size cap (body.ts), safe parse and
  * DUIS 5.4 schema (xml.ts), XML signature (signature.ts), anti-replay
@@ -91,7 +91,7 @@ export function createGateway(options: GatewayOptions): Hono {
     }
     const refusal = options.serviceGuard?.();
     if (refusal) {
-      options.log.warn({ endpoint, reason: refusal }, "request refused: service unavailable");
+      options.log.warn({ endpoint, reason: refusal }, "request rejected: service unavailable");
       return c.text(refusal, 503);
     }
     if (!isXmlContentType(c.req.header("content-type") ?? null)) {
@@ -103,7 +103,7 @@ export function createGateway(options: GatewayOptions): Hono {
       body = await readCappedBody(c.req.raw, options.maxBodyBytes);
     } catch (error) {
       if (error instanceof TransportFault) {
-        options.log.warn({ endpoint, status: error.status, reason: error.message }, "request refused");
+        options.log.warn({ endpoint, status: error.status, reason: error.message }, "request rejected at the transport");
         return c.text(error.message, error.status);
       }
       throw error;

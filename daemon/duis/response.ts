@@ -7,7 +7,7 @@ import type { RequestId } from "./request.ts";
  * Builders of DUIS responses in canonical form: the text is exactly what
  * inclusive c14n outputs for it (namespace declarations sorted by prefix,
  * no empty-element tags, escaped text), so the signer can digest it as it
- * stands. Layout follows DCC Boxed: `sr:Response` with the `ns3` (xmldsig)
+ * is. Layout follows DCC Boxed: `sr:Response` with the `ns3` (xmldsig)
  * and `ra` namespaces declared on the root.
  */
 
@@ -71,7 +71,7 @@ export function buildResponse(header: ResponseHeader, body: string): string {
   );
 }
 
-/** A `ResponseMessage` with the service reference, its variant and an optional payload choice. */
+/** Writes a `ResponseMessage` with the service reference, its variant and an optional payload choice. */
 export function responseMessage(serviceReference: string, serviceReferenceVariant: string, payload = ""): string {
   return group(
     "ResponseMessage",

@@ -18,7 +18,7 @@ import { DuisRejection } from "./errors.ts";
 
 type C14nMode = (typeof XmlC14NMode)[keyof typeof XmlC14NMode];
 
-/** What a verified signature proves: which certificate signed the document. */
+/** Result of a verified signature: the certificate that signed the document. */
 export interface VerifiedSignature {
   certificate: SigningCertificate;
 }
@@ -54,7 +54,7 @@ function algorithmOf(element: XmlElement): string {
  */
 export function verifyEnvelopedSignature(doc: XmlDocument, library: CertificateLibrary): VerifiedSignature {
   // DUIS Schema 5.4 allows one ds:Signature, as the root's last child, and the
-  // xmldsig schema admits no second one inside it; the document has passed
+  // xmldsig schema admits no second one inside it. The document has passed
   // the schema, so the root's last child is the only place to look.
   const signature = elementChildren(doc.root).at(-1);
   if (!signature || signature.name !== "Signature" || signature.namespaceUri !== NS.ds) {

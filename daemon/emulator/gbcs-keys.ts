@@ -23,7 +23,7 @@ export class GbcsKeys {
     return new GbcsKeys(KeyStore.load(join(trustFolder, "keystore.json")), devices);
   }
 
-  /** The access control broker's KA private key: the DCC MACs every command with it. */
+  /** Returns the access control broker's KA private key, with which the DCC MACs every command. */
   acbKaPrivateKey(): KeyObject {
     return this.organisations.privateKey({ eui: DCC_EUI, usage: "keyAgreement", name: ACB_KEY_AGREEMENT });
   }

@@ -6,7 +6,7 @@ import { element, group } from "../duis/response.ts";
 import { MAX_INVENTORY_DEVICES, type DeviceRecord, type Inventory } from "./han.ts";
 
 /**
- * SRV 8.2 Read Inventory (CV 8, non-device): the DCC answers synchronously
+ * SRV 8.2 Read Inventory (CV 8, non-device): the DCC responds synchronously
  * with I0 and a DSPInventory of the devices that match the search.
  *
  * - By DeviceID: every device at the premises of that device, as DCC Boxed
@@ -64,7 +64,7 @@ function cachedInventoryDevice(device: DeviceRecord): string {
 }
 
 /**
- * One `sr:Device` of a DSPInventory, in schema order. It stays valid against
+ * Writes one `sr:Device` of a DSPInventory, in schema order. It stays valid against
  * DUIS 5.1 too, which the signing tool of DCC Boxed clients still checks
  * responses with: CSPRegion without the 4G names and no Connectivity.
  */

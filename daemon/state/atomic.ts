@@ -1,5 +1,4 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
-import { mkdir, open, rename } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
 
 /**
@@ -43,28 +42,3 @@ export function syncFolder(folder: string): void {
   }
 }
 
-/**
- * The same contract as {@link writeFileAtomic}, without blocking the event
- * loop: the fsyncs run on the thread pool while other requests proceed.
- */
-export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const folder = dirname(path);
-  await mkdir(folder, { recursive: true, mode: 0o700 });
-
-  const temp = join(folder, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
-  const file = await open(temp, "w", mode);
-  try {
-    await file.writeFile(data);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-
-  await rename(temp, path);
-  const folderHandle = await open(folder, "r");
-  try {
-    await folderHandle.sync();
-  } finally {
-    await folderHandle.close();
-  }
-}

@@ -5,7 +5,7 @@ import { decodeMessage } from "../../daemon/gbcs/index.ts";
 import { readTemplate } from "../support/java-tool.ts";
 import { postDuis, ReceiveResponseService, runBoxd, tempFolder, testConfig } from "../support/harness.ts";
 
-/** An unsigned request with its own counter; these tests run with signature validation off. */
+/** Returns an unsigned request with its own counter. These tests run with signature validation off. */
 function request(template: string, counter: number): string {
   return readTemplate(template)
     .replace(/(<sr:RequestID>[^<]*:)\d+</, `$1${counter}<`)
@@ -19,7 +19,7 @@ function responseCode(xml: string): string {
   return /<sr:ResponseCode>([^<]+)</.exec(xml)?.[1] ?? "(none)";
 }
 
-/** A loopback port with nothing listening on it. */
+/** Returns a loopback port with nothing listening on it. */
 function closedPort(): number {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
   const port = probe.port!;

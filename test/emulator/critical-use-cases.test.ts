@@ -44,7 +44,7 @@ function preCommandFor(useCase: CriticalUseCase, template: string): Uint8Array {
   );
 }
 
-/** The unsigned form of a device-signed response, for comparison without the random ECDSA value. */
+/** Returns the unsigned form of a device-signed response, to compare without the random ECDSA value. */
 function unsigned(bytes: Uint8Array): string {
   const message = decodeMessage(bytes);
   return toHex(encodeGeneralSigning({ ...message.apdu, signature: { form: "empty" } }));
@@ -77,7 +77,8 @@ describe("ECS02 execution time", () => {
 
     const body = paymentMode.transform(request, 1002n);
 
-    expect("content" in body && toHex(body.content).endsWith(expected)).toBe(true);
+    expect("content" in body).toBe(true);
+    expect(toHex((body as { content: Uint8Array }).content).endsWith(expected)).toBe(true);
   });
 
   test("prepayment is refused with a reason", () => {

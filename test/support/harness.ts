@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { startBoxd, type Boxd } from "../../daemon/boot.ts";
 import { loadConfig, type Config } from "../../daemon/config/load.ts";
 
-/** A temporary folder removed by `[Symbol.dispose]`. */
+/** Creates a temporary folder that `[Symbol.dispose]` removes. */
 export function tempFolder(prefix: string): { path: string; [Symbol.dispose](): void } {
   const path = mkdtempSync(join(tmpdir(), `boxd-${prefix}-`));
   return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** A configuration for tests: loopback, free ports, silent logs, the given state folder. */
+/** Returns a configuration for tests: loopback, free ports, silent logs, the given state folder. */
 export function testConfig(stateDirectory: string, overrides: Record<string, string> = {}): Config {
   return loadConfig(undefined, {
     BOXD_STATE_DIRECTORY: stateDirectory,
@@ -42,13 +42,13 @@ export function postDuis(port: number, service: "S" | "D" | "T", body: string | 
   });
 }
 
-/** A Receive Response Service on loopback that records what boxd posts and answers with `status`. */
+/** A Receive Response Service on loopback that records what boxd posts and responds with `status`. */
 export class ReceiveResponseService {
   readonly received: string[] = [];
   private waiters: Array<() => void> = [];
   private server: ReturnType<typeof Bun.serve> | undefined;
   status = 204;
-  /** When true, requests are held open and never answered. */
+  /** When true, requests are held open and get no response. */
   hang = false;
 
   start(port = 0): number {

@@ -32,7 +32,7 @@ function deviceKeyAgreement(device: DeviceRecord, keys: GbcsKeys): { privateKey:
 
 /**
  * Builds the DCC's command to a device and MACs it with the access control
- * broker's KA key, as GBCS has the DCC do for every command, whoever the
+ * broker's KA key, as GBCS has the DCC do for every command, whatever its
  * originator. Returns the MAC-wrapped bytes (`DD`).
  */
 export function dccCommand(device: DeviceRecord, routing: Routing, keys: GbcsKeys, messageCode: number, content: Uint8Array): Uint8Array {
@@ -56,7 +56,7 @@ export function receiveCommand(device: DeviceRecord, command: Uint8Array, keys: 
   });
 }
 
-/** MACs a device's response with its KA key and the KA key of the remote party it answers. */
+/** MACs a device's response with its KA key and the KA key of the remote party it responds to. */
 export function macResponse(device: DeviceRecord, response: GeneralSigning, routing: Routing, keys: GbcsKeys): Uint8Array {
   return wrapWithMac(response, {
     senderKaPrivateKey: deviceKeyAgreement(device, keys).privateKey,
